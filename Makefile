@@ -1,0 +1,40 @@
+# ML Platform Portal: `make run` (portal + sandbox + worker + beat, with a demo org) and `make test`.
+# Works on a fresh machine with Python 3.11+; uses DATABASE_URL / CELERY_BROKER_URL when set,
+# else the embedded defaults (a SQLite file and a file broker under var/).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-embedded test-browser install lock clean help
+
+help:
+	@echo "make run    start the portal with a demo organization on http://127.0.0.1:$${PORT:-8000}"
+	@echo "make test   run the whole test suite"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); set PYTHON=python3.12 for example." % sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml requirements.lock
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python scripts/run_local.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-embedded: $(STAMP)
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(BIN)/python -m pytest -m embedded
+
+lock: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip freeze --exclude-editable --exclude ml-platform-portal > requirements.lock
+
+clean:
+	rm -rf var staticfiles test-artifacts .pytest_cache

@@ -1,0 +1,1 @@
+"""Cost Explorer sync, budgets, forecasts, dashboards (issue 8)."""

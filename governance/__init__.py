@@ -1,0 +1,1 @@
+"""Model registry sync, approval queue, promotion chain, model cards, lineage (issues 6, 7)."""

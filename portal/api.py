@@ -1,0 +1,192 @@
+"""API twins of the core pages: teams, memberships, global roles, accounts, audit log, tokens."""
+import django_filters
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from portal import selectors, services
+from portal.api_base import IdempotentCreateMixin, ScopedViewSetMixin
+from portal.models import ApiToken, AuditEvent, AwsAccount, Membership, RoleAssignment, Team
+from portal.permissions import global_roles, team_roles
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name", "slug", "line_of_business", "cost_center", "monthly_budget_usd", "description",
+                  "created_at"]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"slug": {"validators": []}, "name": {"validators": []}}
+
+
+class TeamViewSet(ScopedViewSetMixin, IdempotentCreateMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+                  viewsets.ReadOnlyModelViewSet):
+    """Teams the caller can see. Platform admins create and change them."""
+    queryset = Team.objects.all()
+    serializer_class = TeamSerializer
+    policy_model = Team
+    lookup_field = "slug"
+    filterset_fields = ["line_of_business", "cost_center"]
+    search_fields = ["name", "slug"]
+    ordering_fields = ["name", "monthly_budget_usd", "created_at"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.team_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.team_update(actor=self.request.user, team=serializer.instance,
+                                                   **serializer.validated_data)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    user = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.filter(is_active=True))
+
+    class Meta:
+        model = Membership
+        fields = ["id", "team", "user", "role", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        validators = []
+
+
+class MembershipViewSet(ScopedViewSetMixin, IdempotentCreateMixin, mixins.CreateModelMixin,
+                        mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Who is in which team with which role. Platform admins add (or change) and remove members."""
+    queryset = Membership.objects.select_related("team", "user")
+    serializer_class = MembershipSerializer
+    policy_model = Membership
+    filterset_fields = {"team__slug": ["exact"], "role": ["exact"], "user__username": ["exact"]}
+    ordering_fields = ["created_at", "role"]
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.membership_set(actor=self.request.user, team=data["team"],
+                                                      user=data["user"], role=data["role"])
+
+    def perform_destroy(self, instance):
+        services.membership_remove(actor=self.request.user, membership=instance)
+
+
+class RoleAssignmentSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.filter(is_active=True))
+
+    class Meta:
+        model = RoleAssignment
+        fields = ["id", "user", "role", "line_of_business", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        validators = []
+
+
+class RoleAssignmentViewSet(ScopedViewSetMixin, IdempotentCreateMixin, mixins.CreateModelMixin,
+                            mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Global roles (platform admin, model approver, executive, auditor)."""
+    queryset = RoleAssignment.objects.select_related("user")
+    serializer_class = RoleAssignmentSerializer
+    policy_model = RoleAssignment
+    filterset_fields = {"role": ["exact"], "user__username": ["exact"], "line_of_business": ["exact"]}
+    ordering_fields = ["created_at", "role"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.role_grant(actor=self.request.user, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.role_revoke(actor=self.request.user, assignment=instance)
+
+
+class AwsAccountSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = AwsAccount
+        fields = ["account_id", "name", "email", "team", "environment", "ou_path", "status", "created_at"]
+
+
+class AwsAccountViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """AWS accounts the caller's teams own (all of them for platform-wide roles)."""
+    queryset = AwsAccount.objects.select_related("team")
+    serializer_class = AwsAccountSerializer
+    policy_model = AwsAccount
+    lookup_field = "account_id"
+    filterset_fields = {"team__slug": ["exact"], "environment": ["exact"], "status": ["exact"]}
+    search_fields = ["name", "account_id"]
+    ordering_fields = ["name", "environment", "created_at"]
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    action = django_filters.CharFilter(lookup_expr="startswith")
+    team = django_filters.CharFilter(field_name="team__slug")
+    since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["action", "actor_label", "team", "target_type", "target_id", "request_id", "since", "until"]
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = ["seq", "occurred_at", "actor_label", "action", "target_type", "target_id", "target_label", "team",
+                  "before", "after", "ip_address", "request_id", "prev_hash", "hash"]
+
+
+class AuditEventViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """The audit log (auditors and platform admins), newest first."""
+    queryset = AuditEvent.objects.select_related("team").order_by("-seq")
+    serializer_class = AuditEventSerializer
+    policy_model = AuditEvent
+    lookup_field = "seq"
+    filterset_class = AuditEventFilter
+    ordering_fields = ["seq", "occurred_at"]
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    expires_in_days = serializers.IntegerField(write_only=True, min_value=1, default=90)
+    token = serializers.CharField(read_only=True, help_text="The secret; returned once, on creation.")
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "scope", "created_at", "expires_at", "last_used_at", "revoked_at",
+                  "expires_in_days", "token"]
+        read_only_fields = ["id", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+
+
+class ApiTokenViewSet(IdempotentCreateMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+                      viewsets.ReadOnlyModelViewSet):
+    """The caller's own API tokens. DELETE revokes (the row stays for the audit trail)."""
+    serializer_class = ApiTokenSerializer
+    permission_classes = [IsAuthenticated]
+    ordering_fields = ["created_at", "expires_at"]
+    filterset_fields = ["scope"]
+
+    def get_queryset(self):
+        return selectors.tokens_for_user(self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, secret = services.api_token_create(actor=request.user, **serializer.validated_data)
+        data = ApiTokenSerializer(token).data
+        data["token"] = secret
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance):
+        services.api_token_revoke(actor=self.request.user, token=instance)
+
+
+@extend_schema(responses={200: dict})
+@api_view(["GET"])
+@permission_classes([IsAuthenticated])
+def me(request):
+    """Who the caller is: username, global roles and team roles."""
+    user = request.user
+    teams = {team.pk: team.slug for team in Team.objects.filter(pk__in=team_roles(user))}
+    return Response({
+        "username": user.get_username(), "email": user.email, "global_roles": sorted(global_roles(user)),
+        "teams": [{"team": teams[team_id], "role": role} for team_id, role in sorted(team_roles(user).items())],
+    })

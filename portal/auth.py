@@ -1,0 +1,15 @@
+"""django-allauth adapters: no self sign-up; SSO users are matched to portal users by e-mail."""
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
+
+
+class PortalAccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request):
+        return False   # platform admins create users; SSO users are provisioned by their IdP
+
+
+class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
+    def is_open_for_signup(self, request, sociallogin):
+        # An SSO sign-in creates the portal user (with no roles until an admin grants some).
+        return bool(settings.SOCIALACCOUNT_PROVIDERS)

@@ -1,0 +1,78 @@
+"""Forms for the core pages. Validation messages say what to fix; bound forms keep input."""
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from portal.models import ApiToken, GlobalRole, Team, TeamRole
+
+
+class TeamForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ["name", "slug", "line_of_business", "cost_center", "monthly_budget_usd", "description"]
+        labels = {"monthly_budget_usd": "Monthly budget (USD)"}
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["slug"].disabled = True
+            self.fields["slug"].help_text = "The slug is the team's AWS tag and cannot be changed."
+
+    def validate_unique(self):
+        """Uniqueness is checked by the service, inside its transaction."""
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150, help_text="The portal username of the person to add.")
+    role = forms.ChoiceField(choices=TeamRole.choices)
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(f"No active user is called '{username}'. Create the user first.")
+        self.cleaned_data["user"] = user
+        return username
+
+
+class UserCreateForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    email = forms.EmailField()
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+
+
+class RoleGrantForm(forms.Form):
+    role = forms.ChoiceField(choices=GlobalRole.choices)
+    line_of_business = forms.CharField(max_length=100, required=False,
+                                       help_text="Only for approvers and executives; leave blank for all.")
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What will use this token, e.g. 'nightly report job'.")
+    scope = forms.ChoiceField(choices=ApiToken.Scope.choices, initial=ApiToken.Scope.WRITE)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["expires_in_days"] = forms.IntegerField(
+            min_value=1, max_value=settings.API_TOKEN_MAX_DAYS, initial=90, label="Expires in (days)")
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.CharField(required=False, help_text="Starts with, e.g. 'team.' or 'request.approve'.")
+    actor = forms.CharField(required=False, label="Who (username)")
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, to_field_name="slug")
+    target_type = forms.CharField(required=False, label="Object type")
+    target_id = forms.CharField(required=False, label="Object id")
+    since = forms.DateTimeField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
+    until = forms.DateTimeField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Until (before)")
+
+    def __init__(self, *args, teams=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams if teams is not None else Team.objects.all()
+
+    def filters(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["team"] = data["team"].slug if data.get("team") else ""
+        return data

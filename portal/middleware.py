@@ -1,0 +1,54 @@
+"""Request id and client IP for audit events; idle and absolute session timeouts."""
+import re
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+
+from portal.context import current_request_id, request_context
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def client_ip(request) -> str | None:
+    """REMOTE_ADDR, or the client address a trusted proxy put in X-Forwarded-For."""
+    proxies = settings.AXES_IPWARE_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR")
+
+
+class RequestContextMiddleware:
+    """Binds a request id (from X-Request-ID when well-formed) and the client IP; echoes the id."""
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        with request_context(request_id=incoming if _REQUEST_ID.match(incoming) else None,
+                             ip_address=client_ip(request)):
+            request.request_id = current_request_id()
+            response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+class SessionTimeoutMiddleware:
+    """Signs a browser session out after SESSION_ABSOLUTE_SECONDS, however active it is.
+    (The idle timeout is SESSION_COOKIE_AGE, refreshed on every request.)"""
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated and hasattr(request, "session"):
+            started = request.session.setdefault("signed_in_at", time.time())
+            if time.time() - started > settings.SESSION_ABSOLUTE_SECONDS:
+                logout(request)
+                messages.info(request, "Your session reached its maximum length. Please sign in again.")
+                return redirect(settings.LOGIN_URL)
+        return self.get_response(request)

@@ -1,0 +1,187 @@
+"""Core data: teams, memberships, roles, AWS accounts, the audit log, API tokens, idempotency."""
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+
+
+class GlobalRole(models.TextChoices):
+    PLATFORM_ADMIN = "platform_admin", "Platform admin"
+    MODEL_APPROVER = "model_approver", "Model approver"
+    EXECUTIVE = "executive", "Executive"
+    AUDITOR = "auditor", "Auditor"
+
+
+class TeamRole(models.TextChoices):
+    LEAD = "lead", "Team lead"
+    DATA_SCIENTIST = "data_scientist", "Data scientist"
+    ML_ENGINEER = "ml_engineer", "ML engineer"
+
+
+class Environment(models.TextChoices):
+    DEV = "dev", "Development"
+    TEST = "test", "Test"
+    PROD = "prod", "Production"
+    SANDBOX = "sandbox", "Sandbox"
+    SHARED = "shared", "Shared services"
+
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$",
+    "Use 1–40 lower-case letters, digits and hyphens, not starting or ending with a hyphen.")
+
+
+class Team(models.Model):
+    """An ML team: owns accounts, requests, models and costs. Its slug is the AWS `team` tag."""
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=40, unique=True, validators=[slug_validator],
+                            help_text="Used as the AWS 'team' tag; cannot be changed later.")
+    line_of_business = models.CharField(max_length=100, db_index=True)
+    cost_center = models.CharField(max_length=40)
+    monthly_budget_usd = models.DecimalField(max_digits=12, decimal_places=2, default=0,
+                                             validators=[MinValueValidator(0)])
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in a team. A user may belong to several teams."""
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=TeamRole.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team__name", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="membership_unique_team_user")]
+        indexes = [models.Index(fields=["user", "role"])]
+
+    def __str__(self):
+        return f"{self.user} — {self.get_role_display()} of {self.team}"
+
+
+class RoleAssignment(models.Model):
+    """A global role. ``line_of_business`` narrows approvers and executives; blank means all."""
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_assignments")
+    role = models.CharField(max_length=20, choices=GlobalRole.choices)
+    line_of_business = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__username", "role"]
+        constraints = [models.UniqueConstraint(fields=["user", "role", "line_of_business"],
+                                               name="role_assignment_unique")]
+
+    def __str__(self):
+        scope = f" ({self.line_of_business})" if self.line_of_business else ""
+        return f"{self.user} — {self.get_role_display()}{scope}"
+
+
+class AwsAccount(models.Model):
+    """An AWS account the portal knows, and the team that owns it (None: platform-owned)."""
+    account_id = models.CharField(max_length=12, unique=True,
+                                  validators=[RegexValidator(r"^\d{12}$", "An AWS account id has 12 digits.")])
+    name = models.CharField(max_length=128)
+    email = models.EmailField(max_length=64, blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts")
+    environment = models.CharField(max_length=10, choices=Environment.choices, db_index=True)
+    ou_path = models.CharField(max_length=300, blank=True, help_text="e.g. Workloads/NonProd")
+    status = models.CharField(max_length=20, default="ACTIVE")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["team", "environment"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.account_id})"
+
+
+class AuditChainHead(models.Model):
+    """The single row writers lock to append to the audit chain, so the chain can never fork."""
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+
+class AuditEvent(models.Model):
+    """One append-only, hash-chained audit record. Written only by ``portal.audit.audit_record``."""
+    seq = models.PositiveBigIntegerField(unique=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", db_constraint=False)
+    actor_label = models.CharField(max_length=150, help_text="Username at the time; 'system' for workers.")
+    action = models.CharField(max_length=80, db_index=True)
+    target_type = models.CharField(max_length=80, db_index=True)
+    target_id = models.CharField(max_length=80, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                             db_constraint=False)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [models.Index(fields=["team", "-seq"]), models.Index(fields=["actor", "-seq"]),
+                   models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self):
+        return f"#{self.seq} {self.action} {self.target_type}:{self.target_id} by {self.actor_label}"
+
+
+class ApiToken(models.Model):
+    """A token a script uses to act as its owner. Only a hash is stored; the secret is shown once."""
+    class Scope(models.TextChoices):
+        READ = "read", "Read only"
+        WRITE = "write", "Read and write"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True)
+    token_hash = models.CharField(max_length=64)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.WRITE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST with an Idempotency-Key, replayed for repeats of that POST."""
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    route = models.CharField(max_length=200)
+    key = models.CharField(max_length=255)
+    body_hash = models.CharField(max_length=64)
+    completed = models.BooleanField(default=False)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "route", "key"], name="idempotency_unique_key")]
+
+
+class WorkerHeartbeat(models.Model):
+    """Last time a Celery worker ran the heartbeat task (shown on the health page)."""
+    hostname = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField()

@@ -1,0 +1,83 @@
+"""Read queries shared by pages and the API, always scoped to the user first."""
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Prefetch
+
+from portal.models import ApiToken, AuditEvent, AwsAccount, Membership, RoleAssignment, Team
+from portal.permissions import global_roles, scope
+
+
+def team_list_for_user(user):
+    return scope(user, Team.objects.all()).annotate(
+        member_count=Count("memberships", distinct=True), account_count=Count("accounts", distinct=True))
+
+
+def team_detail_for_user(user, slug: str) -> Team:
+    """The team with its members and accounts; Http404 when the user may not see it."""
+    from django.shortcuts import get_object_or_404
+    queryset = scope(user, Team.objects.all()).prefetch_related(
+        Prefetch("memberships", queryset=Membership.objects.select_related("user").order_by("user__username")),
+        Prefetch("accounts", queryset=AwsAccount.objects.order_by("environment", "name")))
+    return get_object_or_404(queryset, slug=slug)
+
+
+def membership_list_for_user(user):
+    return scope(user, Membership.objects.select_related("team", "user"))
+
+
+def account_list_for_user(user):
+    return scope(user, AwsAccount.objects.select_related("team"))
+
+
+def user_list_with_roles():
+    """Every user with their global roles and memberships (admin pages only)."""
+    return get_user_model().objects.order_by("username").prefetch_related(
+        Prefetch("role_assignments", queryset=RoleAssignment.objects.order_by("role")),
+        Prefetch("memberships", queryset=Membership.objects.select_related("team")))
+
+
+def role_assignment_list_for_user(user):
+    return scope(user, RoleAssignment.objects.select_related("user"))
+
+
+def audit_events_for_user(user, *, action: str = "", actor: str = "", team: str = "", target_type: str = "",
+                          target_id: str = "", since=None, until=None):
+    """Audit events the user may read, newest first, with the filters the audit page offers."""
+    queryset = scope(user, AuditEvent.objects.select_related("team"))
+    if action:
+        queryset = queryset.filter(action__startswith=action)
+    if actor:
+        queryset = queryset.filter(actor_label=actor)
+    if team:
+        queryset = queryset.filter(team__slug=team)
+    if target_type:
+        queryset = queryset.filter(target_type=target_type)
+    if target_id:
+        queryset = queryset.filter(target_id=target_id)
+    if since:
+        queryset = queryset.filter(occurred_at__gte=since)
+    if until:
+        queryset = queryset.filter(occurred_at__lt=until)
+    return queryset.order_by("-seq")
+
+
+def tokens_for_user(user):
+    return ApiToken.objects.filter(user=user).order_by("-created_at")
+
+
+def home_summary(user) -> dict:
+    """What the home page shows this user: their teams with accounts, and per global role the
+    figures that exist in the portal today (no invented numbers)."""
+    memberships = list(Membership.objects.filter(user=user).select_related("team").prefetch_related(
+        Prefetch("team__accounts", queryset=AwsAccount.objects.order_by("environment", "name"))))
+    roles = global_roles(user)
+    summary = {"memberships": memberships, "roles": sorted(roles)}
+    if roles & {"platform_admin", "auditor", "executive"}:
+        summary["totals"] = {
+            "teams": Team.objects.count(), "users": get_user_model().objects.filter(is_active=True).count(),
+            "accounts": AwsAccount.objects.count(),
+        }
+        summary["budgets"] = list(Team.objects.order_by("-monthly_budget_usd").values(
+            "name", "slug", "line_of_business", "monthly_budget_usd"))
+    if roles & {"platform_admin", "auditor"}:
+        summary["recent_audit"] = list(audit_events_for_user(user)[:8])
+    return summary

@@ -1,0 +1,13 @@
+"""Settings for `make run` on one machine: embedded defaults, the sandbox as AWS, console e-mail."""
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "insecure-local-development-key-change-me-0123456789abcdef")
+
+from portal.settings.base import *  # noqa: E402,F401,F403
+from portal.settings.env import env, env_int  # noqa: E402
+
+DEBUG = True
+PORTAL_ENVIRONMENT = "local"
+AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{env_int('SANDBOX_PORT', 4566)}"
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+SHOW_DEMO_PASSWORDS = True

@@ -1,0 +1,29 @@
+"""Template helpers: Bootstrap-styled, accessible form fields; state badges."""
+from django import template
+from django.forms import CheckboxInput, RadioSelect, Select, SelectMultiple
+
+register = template.Library()
+
+
+@register.filter
+def bootstrap(field):
+    """Render a bound field's widget with Bootstrap classes, error state and described-by ids."""
+    widget = field.field.widget
+    if isinstance(widget, CheckboxInput):
+        css = "form-check-input"
+    elif isinstance(widget, (Select, SelectMultiple)):
+        css = "form-select"
+    elif isinstance(widget, RadioSelect):
+        css = ""
+    else:
+        css = "form-control"
+    attrs = {"class": f"{css}{' is-invalid' if field.errors else ''}".strip()}
+    described = []
+    if field.help_text:
+        described.append(f"{field.auto_id}_help")
+    if field.errors:
+        described.append(f"{field.auto_id}_errors")
+        attrs["aria-invalid"] = "true"
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    return field.as_widget(attrs=attrs)

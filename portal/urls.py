@@ -1,0 +1,48 @@
+"""URL configuration: pages at /, the API under /api/v1/, the schema at /api/schema/."""
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.routers import DefaultRouter
+
+from portal import api, views
+
+class ApiRootView(DefaultRouter.APIRootView):
+    """The API's index: every endpoint this version offers. Signed-in users and tokens only."""
+    permission_classes = [IsAuthenticated]
+
+
+router = DefaultRouter()
+router.APIRootView = ApiRootView
+router.register("teams", api.TeamViewSet, basename="team")
+router.register("memberships", api.MembershipViewSet, basename="membership")
+router.register("role-assignments", api.RoleAssignmentViewSet, basename="role-assignment")
+router.register("accounts", api.AwsAccountViewSet, basename="account")
+router.register("audit-events", api.AuditEventViewSet, basename="audit-event")
+router.register("api-tokens", api.ApiTokenViewSet, basename="api-token")
+
+portal_patterns = [
+    path("", views.home, name="home"),
+    path("teams/", views.team_list, name="team_list"),
+    path("teams/new/", views.team_create, name="team_create"),
+    path("teams/<slug:slug>/", views.team_detail, name="team_detail"),
+    path("teams/<slug:slug>/edit/", views.team_edit, name="team_edit"),
+    path("teams/<slug:slug>/members/", views.member_add, name="member_add"),
+    path("teams/<slug:slug>/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("users/", views.user_list, name="user_list"),
+    path("users/<int:user_id>/roles/", views.role_grant, name="role_grant"),
+    path("roles/<int:assignment_id>/revoke/", views.role_revoke, name="role_revoke"),
+    path("audit/", views.audit_list, name="audit_list"),
+    path("tokens/", views.token_list, name="token_list"),
+    path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("health/", views.health, name="health"),
+]
+
+urlpatterns = [
+    path("", include((portal_patterns, "portal"))),
+    path("healthz/", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", include(router.urls)),
+    path("api/v1/me/", api.me, name="api-me"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+]

@@ -1,0 +1,270 @@
+"""Core pages: home, teams, users and roles, audit log, API tokens, health. Thin: forms validate,
+services write, selectors read."""
+import csv
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from portal import aws, selectors, services
+from portal.errors import DomainError
+from portal.forms import AuditFilterForm, MemberForm, RoleGrantForm, TeamForm, TokenCreateForm, UserCreateForm
+from portal.models import AuditEvent, Membership, RoleAssignment, Team, WorkerHeartbeat
+from portal.permissions import has_perm, is_platform_admin, require
+
+
+def _form_errors_from(form, error: DomainError) -> None:
+    """Show a service's error on the form (per field where it names one), keeping the input."""
+    placed = False
+    for field, field_errors in error.fields.items():
+        if field in form.fields:
+            for message in field_errors:
+                form.add_error(field, message)
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+def paginate(request, queryset, per_page: int = 50):
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+@require_GET
+def healthz(request):
+    """Liveness for load balancers: the process answers. No database or AWS call."""
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@login_required
+def home(request):
+    return render(request, "portal/home.html", {"summary": selectors.home_summary(request.user)})
+
+
+# --- Teams --------------------------------------------------------------------------------------
+@login_required
+def team_list(request):
+    require(request.user, "view", Team)
+    teams = selectors.team_list_for_user(request.user).order_by("name")
+    return render(request, "portal/team_list.html", {
+        "page": paginate(request, teams), "can_add": has_perm(request.user, "add", Team)})
+
+
+@login_required
+def team_create(request):
+    require(request.user, "add", Team)
+    form = TeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            team = services.team_create(actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, f"Team {team.name} created.")
+            return redirect("portal:team_detail", slug=team.slug)
+    return render(request, "portal/team_form.html", {"form": form, "title": "New team"})
+
+
+@login_required
+def team_detail(request, slug):
+    team = selectors.team_detail_for_user(request.user, slug)
+    can_manage = has_perm(request.user, "change", Team)
+    return render(request, "portal/team_detail.html", {
+        "team": team, "can_manage": can_manage, "member_form": MemberForm() if can_manage else None})
+
+
+@login_required
+def team_edit(request, slug):
+    team = selectors.team_detail_for_user(request.user, slug)
+    require(request.user, "change", Team)
+    form = TeamForm(request.POST or None, instance=team)
+    if request.method == "POST" and form.is_valid():
+        changes = {k: v for k, v in form.cleaned_data.items() if k != "slug"}
+        try:
+            services.team_update(actor=request.user, team=team, **changes)
+        except DomainError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, f"Team {team.name} saved.")
+            return redirect("portal:team_detail", slug=team.slug)
+    return render(request, "portal/team_form.html", {"form": form, "title": f"Edit {team.name}", "team": team})
+
+
+@login_required
+@require_POST
+def member_add(request, slug):
+    team = selectors.team_detail_for_user(request.user, slug)
+    require(request.user, "add", Membership)
+    form = MemberForm(request.POST)
+    if form.is_valid():
+        services.membership_set(actor=request.user, team=team, user=form.cleaned_data["user"],
+                                role=form.cleaned_data["role"])
+        messages.success(request, f"{form.cleaned_data['username']} is now a member of {team.name}.")
+        return redirect("portal:team_detail", slug=team.slug)
+    return render(request, "portal/team_detail.html", {"team": team, "can_manage": True, "member_form": form},
+                  status=400)
+
+
+@login_required
+@require_POST
+def member_remove(request, slug, membership_id):
+    require(request.user, "delete", Membership)
+    team = selectors.team_detail_for_user(request.user, slug)
+    membership = get_object_or_404(Membership.objects.filter(team=team).select_related("user"), pk=membership_id)
+    services.membership_remove(actor=request.user, membership=membership)
+    messages.success(request, f"{membership.user.username} was removed from {team.name}.")
+    return redirect("portal:team_detail", slug=team.slug)
+
+
+# --- Users and global roles -----------------------------------------------------------------------
+@login_required
+def user_list(request):
+    require(request.user, "view", RoleAssignment)
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST":
+        require(request.user, "add", RoleAssignment)
+        if form.is_valid():
+            try:
+                user = services.user_create(actor=request.user, **form.cleaned_data)
+            except DomainError as error:
+                _form_errors_from(form, error)
+            else:
+                messages.success(request, f"User {user.username} created. They set a password through "
+                                          "'Forgot password' or sign in with SSO.")
+                return redirect("portal:user_list")
+    return render(request, "portal/user_list.html", {
+        "page": paginate(request, selectors.user_list_with_roles()), "form": form,
+        "grant_form": RoleGrantForm(), "can_manage": has_perm(request.user, "add", RoleAssignment)})
+
+
+@login_required
+@require_POST
+def role_grant(request, user_id):
+    require(request.user, "add", RoleAssignment)
+    user = get_object_or_404(get_user_model(), pk=user_id)
+    form = RoleGrantForm(request.POST)
+    if form.is_valid():
+        services.role_grant(actor=request.user, user=user, **form.cleaned_data)
+        messages.success(request, f"{user.username} is now {dict(form.fields['role'].choices)[form.cleaned_data['role']]}.")
+    else:
+        messages.error(request, "Choose a role to grant.")
+    return redirect("portal:user_list")
+
+
+@login_required
+@require_POST
+def role_revoke(request, assignment_id):
+    require(request.user, "delete", RoleAssignment)
+    assignment = get_object_or_404(RoleAssignment.objects.select_related("user"), pk=assignment_id)
+    try:
+        services.role_revoke(actor=request.user, assignment=assignment)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Role {assignment.get_role_display()} revoked from {assignment.user.username}.")
+    return redirect("portal:user_list")
+
+
+# --- Audit log -----------------------------------------------------------------------------------
+AUDIT_CSV_COLUMNS = ["seq", "occurred_at", "actor_label", "action", "target_type", "target_id", "target_label",
+                     "team", "ip_address", "request_id", "before", "after", "hash"]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+def audit_list(request):
+    require(request.user, "view", AuditEvent)
+    form = AuditFilterForm(request.GET or None, teams=selectors.team_list_for_user(request.user))
+    filters = form.filters() if form.is_valid() else {}
+    events = selectors.audit_events_for_user(request.user, **filters)
+    if request.GET.get("format") == "csv":
+        writer = csv.writer(_Echo())
+
+        def rows():
+            yield writer.writerow(AUDIT_CSV_COLUMNS)
+            for event in events.iterator(chunk_size=1000):
+                yield writer.writerow([event.seq, event.occurred_at.isoformat(), event.actor_label, event.action,
+                                       event.target_type, event.target_id, event.target_label,
+                                       event.team.slug if event.team else "", event.ip_address or "",
+                                       event.request_id, event.before or "", event.after or "", event.hash])
+        response = StreamingHttpResponse(rows(), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="audit-{timezone.now():%Y%m%d-%H%M%S}.csv"'
+        return response
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "portal/audit_list.html", {
+        "form": form, "page": paginate(request, events), "query": query.urlencode()})
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+@login_required
+def token_list(request):
+    form = TokenCreateForm(request.POST or None)
+    new_secret = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_secret = services.api_token_create(actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            _form_errors_from(form, error)
+        else:
+            form = TokenCreateForm()
+    return render(request, "portal/token_list.html", {
+        "tokens": selectors.tokens_for_user(request.user), "form": form, "new_secret": new_secret})
+
+
+@login_required
+@require_POST
+def token_revoke(request, token_id):
+    token = get_object_or_404(selectors.tokens_for_user(request.user), pk=token_id)
+    services.api_token_revoke(actor=request.user, token=token)
+    messages.success(request, f"Token '{token.name}' revoked.")
+    return redirect("portal:token_list")
+
+
+# --- Health --------------------------------------------------------------------------------------
+def _check_database() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True, connection.vendor
+    except Exception as error:  # the page reports any failure
+        return False, str(error)
+
+
+def _check_broker() -> tuple[bool, str]:
+    from portal.celery import app
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=3)
+            return True, conn.as_uri()
+    except Exception as error:
+        return False, str(error)
+
+
+def _check_worker() -> tuple[bool, str]:
+    beat = WorkerHeartbeat.objects.order_by("-seen_at").first()
+    if beat is None:
+        return False, "No worker has reported yet."
+    age = (timezone.now() - beat.seen_at).total_seconds()
+    return age < 120, f"{beat.hostname}, {int(age)} s ago"
+
+
+@login_required
+def health(request):
+    if not is_platform_admin(request.user):
+        raise PermissionDenied("Only platform admins may see system health.")
+    checks = [("Database", *_check_database()), ("Message broker", *_check_broker()),
+              ("Worker heartbeat", *_check_worker()), ("AWS / sandbox", *aws.reachable())]
+    if request.GET.get("format") == "json":
+        return JsonResponse({"checks": [{"name": n, "ok": ok, "detail": d} for n, ok, d in checks]})
+    return render(request, "portal/health.html", {"checks": checks, "all_ok": all(ok for _n, ok, _d in checks)})

@@ -1,0 +1,95 @@
+#!/usr/bin/env python
+"""`make run`: the sandbox, migrations and demo seed, then web + Celery worker + beat together.
+
+Prints the URL and the demo sign-ins, and stops every process on Ctrl-C. Data stays in var/
+(the portal's SQLite file and the sandbox's state file, unless DATABASE_URL is set), so running
+it again keeps everything.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PORT = os.environ.get("PORT", "8000")
+SANDBOX_PORT = os.environ.get("SANDBOX_PORT", "4566")
+VAR = Path(os.environ.get("PORTAL_VAR_DIR", ROOT / "var"))
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
+    env.setdefault("SANDBOX_PORT", SANDBOX_PORT)
+    env.setdefault("SANDBOX_STATE_FILE", str(VAR / "sandbox-state.json"))
+    env.setdefault("PORTAL_VAR_DIR", str(VAR))
+    env.setdefault("AWS_ENDPOINT_URL", f"http://127.0.0.1:{SANDBOX_PORT}")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _wait_for(url: str, seconds: float, processes) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for name, process in processes:
+            if process.poll() is not None:
+                sys.exit(f"{name} exited with status {process.returncode} while starting; see its output above.")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"{url} did not answer within {seconds:.0f} s.")
+
+
+def main() -> None:
+    VAR.mkdir(parents=True, exist_ok=True)
+    env = _env()
+    processes: list[tuple[str, subprocess.Popen]] = []
+
+    def start(name: str, *command: str) -> None:
+        processes.append((name, subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)))
+
+    def stop(*_args) -> None:
+        print("\nStopping…", flush=True)
+        for _name, process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for _name, process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    python = str(BIN / "python")
+    start("sandbox", python, "-m", "sandbox", "--host", "127.0.0.1", "--port", SANDBOX_PORT)
+    _wait_for(f"http://127.0.0.1:{SANDBOX_PORT}/_sandbox/health", 30, processes)
+    for step in (["migrate", "--no-input"], ["seed_demo"]):
+        if subprocess.run([python, "manage.py", *step], cwd=ROOT, env=env).returncode != 0:
+            stop()
+    start("web", str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{PORT}", "--workers", "2",
+          "--threads", "4", "--access-logfile", "-")
+    start("worker", str(BIN / "celery"), "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "2")
+    start("beat", str(BIN / "celery"), "-A", "portal", "beat", "--loglevel", "INFO",
+          "--schedule", str(VAR / "celerybeat-schedule"))
+    _wait_for(f"http://127.0.0.1:{PORT}/healthz/", 60, processes)
+    print(f"\n  The portal is running on http://127.0.0.1:{PORT}/  (sandbox AWS on :{SANDBOX_PORT})"
+          "\n  Sign in as platform-admin, approver, executive, auditor, or <team>-lead / -ds / -mle"
+          "\n  for fraud-detection, credit-risk, marketing-ml; the password is printed above."
+          "\n  Press Ctrl-C to stop.\n", flush=True)
+    while True:
+        for name, process in processes:
+            if process.poll() is not None:
+                print(f"{name} stopped (status {process.returncode}); stopping the rest.", file=sys.stderr)
+                stop()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()

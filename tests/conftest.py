@@ -1,0 +1,103 @@
+"""Shared fixtures: personas and their teams, API clients, the sandbox for portal tests."""
+import os
+from decimal import Decimal
+
+import pytest
+
+from tests.support import aws as aws_support
+
+
+def pytest_report_header(config):
+    database = os.environ.get("DATABASE_URL") or "embedded SQLite file (no DATABASE_URL)"
+    broker = os.environ.get("CELERY_BROKER_URL") or "embedded file broker (no CELERY_BROKER_URL)"
+    if "@" in database:
+        database = database.split("@", 1)[1]
+    return [f"portal database: {database}", f"portal broker: {broker}"]
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_aws_shape_violations():
+    """Any sandbox response that broke botocore's output shape fails the test that received it."""
+    aws_support.VIOLATIONS.clear()
+    yield
+    assert not aws_support.VIOLATIONS, "sandbox responses broke botocore's shapes:\n" + "\n".join(aws_support.VIOLATIONS)
+
+
+@pytest.fixture(scope="session")
+def portal_sandbox():
+    """A sandbox on a free loopback port with instant durations, used as the portal's AWS."""
+    from sandbox.server import start_in_thread
+
+    server = start_in_thread(port=0)
+    server.engine.config.update({"provision_seconds": 0, "account_seconds": 0, "domain_seconds": 0,
+                                 "export_seconds": 0})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws_endpoint(portal_sandbox, settings):
+    """Point the portal's AWS layer at the test sandbox for this test."""
+    from portal import aws
+
+    settings.AWS_ENDPOINT_URL = portal_sandbox.url
+    aws.reset_caches()
+    yield portal_sandbox
+    aws.reset_caches()
+
+
+class World:
+    """Two teams and one user per persona; built through the real services."""
+
+    PERSONAS = ("platform_admin", "approver", "executive", "auditor", "lead", "ds", "mle", "other_lead",
+                "outsider")
+
+    def __init__(self):
+        from portal import services
+        from portal.permissions import SYSTEM
+
+        self.team = services.team_create(actor=SYSTEM, name="Fraud Detection", slug="fraud-detection",
+                                         line_of_business="Retail Banking", cost_center="CC-1001",
+                                         monthly_budget_usd=Decimal("25000"))
+        self.other_team = services.team_create(actor=SYSTEM, name="Credit Risk", slug="credit-risk",
+                                               line_of_business="Risk", cost_center="CC-2001")
+        self.users = {}
+        for persona in self.PERSONAS:
+            self.users[persona] = services.user_create(actor=SYSTEM, username=persona.replace("_", "-"),
+                                                       email=f"{persona}@example.com", password="pw-for-tests-123")
+        for persona, role in (("platform_admin", "platform_admin"), ("approver", "model_approver"),
+                              ("executive", "executive"), ("auditor", "auditor")):
+            services.role_grant(actor=SYSTEM, user=self.users[persona], role=role)
+        for persona, role in (("lead", "lead"), ("ds", "data_scientist"), ("mle", "ml_engineer")):
+            services.membership_set(actor=SYSTEM, team=self.team, user=self.users[persona], role=role)
+        services.membership_set(actor=SYSTEM, team=self.other_team, user=self.users["other_lead"], role="lead")
+        self.account = services.account_link(actor=SYSTEM, account_id="333333333311", name="fraud-detection-dev",
+                                             environment="dev", team=self.team, ou_path="Workloads/NonProd")
+        self.other_account = services.account_link(actor=SYSTEM, account_id="333333333321",
+                                                   name="credit-risk-dev", environment="dev",
+                                                   team=self.other_team, ou_path="Workloads/NonProd")
+
+    def __getitem__(self, persona):
+        return self.users[persona]
+
+
+@pytest.fixture
+def world(db):
+    return World()
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def token_for(db):
+    """token_for(user, scope="write") -> a fresh API token secret for that user."""
+    from portal.services import api_token_create
+
+    def make(user, scope="write"):
+        return api_token_create(actor=user, name="test", scope=scope, expires_in_days=1)[1]
+    return make

@@ -1,0 +1,11 @@
+"""Collects every app's RouteCase list, so one test can prove no route is left uncovered."""
+import importlib
+
+APP_ROUTE_MODULES = ["tests.portal.test_routes"]
+
+
+def all_cases():
+    cases = []
+    for module in APP_ROUTE_MODULES:
+        cases.extend(importlib.import_module(module).CASES)
+    return cases
