@@ -159,12 +159,15 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 class ApiTokenViewSet(IdempotentCreateMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
                       viewsets.ReadOnlyModelViewSet):
     """The caller's own API tokens. DELETE revokes (the row stays for the audit trail)."""
+    queryset = ApiToken.objects.none()   # the real queryset is the caller's own tokens
     serializer_class = ApiTokenSerializer
     permission_classes = [IsAuthenticated]
     ordering_fields = ["created_at", "expires_at"]
     filterset_fields = ["scope"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
         return selectors.tokens_for_user(self.request.user)
 
     def create(self, request, *args, **kwargs):

@@ -36,6 +36,15 @@ def _event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _locked_chain_head() -> AuditChainHead:
+    """The chain head, locked for this transaction (created race-free if a flush removed it)."""
+    try:
+        return AuditChainHead.objects.select_for_update().get(id=1)
+    except AuditChainHead.DoesNotExist:
+        AuditChainHead.objects.bulk_create([AuditChainHead(id=1)], ignore_conflicts=True)
+        return AuditChainHead.objects.select_for_update().get(id=1)
+
+
 def audit_record(*, actor, action: str, target=None, target_type: str = "", target_id: str = "",
                  target_label: str = "", team=None, before: dict | None = None,
                  after: dict | None = None) -> AuditEvent:
@@ -51,7 +60,7 @@ def audit_record(*, actor, action: str, target=None, target_type: str = "", targ
         target_id = target_id or str(target.pk)
         target_label = target_label or str(target)[:200]
     person = actor if actor is not None and actor.is_authenticated and actor.pk is not None else None
-    head = AuditChainHead.objects.select_for_update().get(id=1)   # created by migration 0002
+    head = _locked_chain_head()
     event = AuditEvent(
         seq=head.last_seq + 1, occurred_at=timezone.now(), actor=person,
         actor_label=person.get_username() if person else "system",

@@ -13,3 +13,11 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request, sociallogin):
         # An SSO sign-in creates the portal user (with no roles until an admin grants some).
         return bool(settings.SOCIALACCOUNT_PROVIDERS)
+
+
+def attempted_username(request, credentials) -> str:
+    """The name a sign-in attempt was made for (allauth posts it as 'login'), for django-axes,
+    lower-cased so 'Lead' and 'lead' share one failure count."""
+    credentials = credentials or {}
+    name = credentials.get("username") or credentials.get("email") or request.POST.get("login", "")
+    return name.strip().lower()

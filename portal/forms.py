@@ -3,10 +3,14 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from portal.models import ApiToken, GlobalRole, Team, TeamRole
+from portal.models import ApiToken, GlobalRole, Team, TeamRole, slug_validator
 
 
 class TeamForm(forms.ModelForm):
+    slug = forms.CharField(max_length=40, validators=[slug_validator],
+                           help_text="Lower-case letters, digits and hyphens; used as the AWS 'team' tag "
+                                     "and cannot be changed later.")
+
     class Meta:
         model = Team
         fields = ["name", "slug", "line_of_business", "cost_center", "monthly_budget_usd", "description"]

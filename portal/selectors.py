@@ -2,7 +2,7 @@
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch
 
-from portal.models import ApiToken, AuditEvent, AwsAccount, Membership, RoleAssignment, Team
+from portal.models import ApiToken, GlobalRole, AuditEvent, AwsAccount, Membership, RoleAssignment, Team
 from portal.permissions import global_roles, scope
 
 
@@ -70,7 +70,7 @@ def home_summary(user) -> dict:
     memberships = list(Membership.objects.filter(user=user).select_related("team").prefetch_related(
         Prefetch("team__accounts", queryset=AwsAccount.objects.order_by("environment", "name"))))
     roles = global_roles(user)
-    summary = {"memberships": memberships, "roles": sorted(roles)}
+    summary = {"memberships": memberships, "roles": sorted(GlobalRole(role).label for role in roles)}
     if roles & {"platform_admin", "auditor", "executive"}:
         summary["totals"] = {
             "teams": Team.objects.count(), "users": get_user_model().objects.filter(is_active=True).count(),

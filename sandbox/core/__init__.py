@@ -1,0 +1,1 @@
+"""The sandbox's engine: operation registry, state store, request context, HTTP front."""
