@@ -3,13 +3,14 @@ import django_filters
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from portal import selectors, services
 from portal.api_base import IdempotentCreateMixin, ScopedViewSetMixin
-from portal.models import ApiToken, AuditEvent, AwsAccount, Membership, RoleAssignment, Team
+from portal.models import ApiToken, AuditEvent, AwsAccount, Membership, Notification, RoleAssignment, Team
+from portal.notifications import notification_mark_read
 from portal.permissions import global_roles, team_roles
 
 
@@ -193,3 +194,30 @@ def me(request):
         "username": user.get_username(), "email": user.email, "global_roles": sorted(global_roles(user)),
         "teams": [{"team": teams[team_id], "role": role} for team_id, role in sorted(team_roles(user).items())],
     })
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "subject", "body", "url", "team", "created_at", "read_at"]
+
+
+class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
+    """The caller's notifications, newest first. POST mark-read marks them read."""
+    queryset = Notification.objects.none()
+    serializer_class = NotificationSerializer
+    permission_classes = [IsAuthenticated]
+    filterset_fields = {"kind": ["exact", "startswith"], "read_at": ["isnull"]}
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.notifications_for_user(self.request.user)
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=False, methods=["post"], url_path="mark-read")
+    def mark_read(self, request):
+        return Response({"marked": notification_mark_read(actor=request.user)})

@@ -185,3 +185,24 @@ class WorkerHeartbeat(models.Model):
     """Last time a Celery worker ran the heartbeat task (shown on the health page)."""
     hostname = models.CharField(max_length=200, unique=True)
     seen_at = models.DateTimeField()
+
+
+class Notification(models.Model):
+    """A message to one user in the portal (and by e-mail when ``emailed``). Written by
+    ``portal.notifications.notify`` only."""
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=60, help_text="e.g. request.submitted, approval.needed")
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True, help_text="Where the user acts on it.")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    emailed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.subject} → {self.user}"

@@ -2,7 +2,7 @@
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch
 
-from portal.models import ApiToken, GlobalRole, AuditEvent, AwsAccount, Membership, RoleAssignment, Team
+from portal.models import ApiToken, AuditEvent, AwsAccount, GlobalRole, Membership, Notification, RoleAssignment, Team
 from portal.permissions import global_roles, scope
 
 
@@ -58,6 +58,14 @@ def audit_events_for_user(user, *, action: str = "", actor: str = "", team: str 
     if until:
         queryset = queryset.filter(occurred_at__lt=until)
     return queryset.order_by("-seq")
+
+
+def notifications_for_user(user):
+    return Notification.objects.filter(user=user).select_related("team")
+
+
+def unread_notification_count(user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
 def tokens_for_user(user):

@@ -21,3 +21,19 @@ def idempotency_purge(**_ignored):
     """Forget Idempotency-Key records older than IDEMPOTENCY_KEY_TTL_HOURS. Safe to repeat."""
     cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+
+
+@shared_task(name="portal.send_notification_emails")
+def send_notification_emails(notification_ids: list[int], **_ignored):
+    """E-mail each notification not yet e-mailed, then mark it. A repeat skips sent ones."""
+    from django.core.mail import send_mail
+
+    from portal.models import Notification
+    from portal.notifications import absolute_url
+
+    for notification in Notification.objects.filter(pk__in=notification_ids, emailed=False).select_related("user"):
+        if notification.user.email:
+            link = f"\n\n{absolute_url(notification.url)}" if notification.url else ""
+            send_mail(notification.subject, f"{notification.body}{link}", settings.DEFAULT_FROM_EMAIL,
+                      [notification.user.email])
+        Notification.objects.filter(pk=notification.pk).update(emailed=True)

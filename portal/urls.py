@@ -1,4 +1,8 @@
 """URL configuration: pages at /, the API under /api/v1/, the schema at /api/schema/."""
+import importlib
+import importlib.util
+
+from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
@@ -19,6 +23,7 @@ router.register("role-assignments", api.RoleAssignmentViewSet, basename="role-as
 router.register("accounts", api.AwsAccountViewSet, basename="account")
 router.register("audit-events", api.AuditEventViewSet, basename="audit-event")
 router.register("api-tokens", api.ApiTokenViewSet, basename="api-token")
+router.register("notifications", api.NotificationViewSet, basename="notification")
 
 portal_patterns = [
     path("", views.home, name="home"),
@@ -34,11 +39,22 @@ portal_patterns = [
     path("audit/", views.audit_list, name="audit_list"),
     path("tokens/", views.token_list, name="token_list"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("notifications/", views.notification_list, name="notification_list"),
     path("health/", views.health, name="health"),
 ]
 
+# Each app in PORTAL_APPS mounts its pages (<app>/urls.py, namespace <app>) and registers its
+# API viewsets on the shared router (<app>/api.py: register_api(router)).
+app_patterns = []
+for app in settings.PORTAL_APPS:
+    if importlib.util.find_spec(f"{app}.urls"):
+        app_patterns.append(path("", include((f"{app}.urls", app))))
+    if importlib.util.find_spec(f"{app}.api"):
+        importlib.import_module(f"{app}.api").register_api(router)
+
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
+    *app_patterns,
     path("healthz/", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(router.urls)),

@@ -17,6 +17,7 @@ from portal import aws, selectors, services
 from portal.errors import DomainError
 from portal.forms import AuditFilterForm, MemberForm, RoleGrantForm, TeamForm, TokenCreateForm, UserCreateForm
 from portal.models import AuditEvent, Membership, RoleAssignment, Team, WorkerHeartbeat
+from portal.notifications import notification_mark_read
 from portal.permissions import has_perm, is_platform_admin, require
 
 
@@ -229,6 +230,16 @@ def token_revoke(request, token_id):
     services.api_token_revoke(actor=request.user, token=token)
     messages.success(request, f"Token '{token.name}' revoked.")
     return redirect("portal:token_list")
+
+
+# --- Notifications -------------------------------------------------------------------------------
+@login_required
+def notification_list(request):
+    if request.method == "POST":
+        notification_mark_read(actor=request.user)
+        return redirect("portal:notification_list")
+    return render(request, "portal/notification_list.html", {
+        "page": paginate(request, selectors.notifications_for_user(request.user))})
 
 
 # --- Health --------------------------------------------------------------------------------------

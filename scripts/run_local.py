@@ -14,6 +14,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from portal.demo import DEMO_PASSWORD, DEMO_TEAMS, GLOBAL_DEMO_USERS, TEAM_USER_SUFFIXES  # noqa: E402
 BIN = Path(sys.executable).parent
 PORT = os.environ.get("PORT", "8000")
 SANDBOX_PORT = os.environ.get("SANDBOX_PORT", "4566")
@@ -57,7 +59,7 @@ def main() -> None:
         print("\nStopping…", flush=True)
         for _name, process in processes:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                process.terminate()   # each process stops its own children (gunicorn, celery pools)
         for _name, process in processes:
             try:
                 process.wait(timeout=15)
@@ -79,9 +81,10 @@ def main() -> None:
     start("beat", str(BIN / "celery"), "-A", "portal", "beat", "--loglevel", "INFO",
           "--schedule", str(VAR / "celerybeat-schedule"))
     _wait_for(f"http://127.0.0.1:{PORT}/healthz/", 60, processes)
+    team_users = " / ".join(f"-{suffix}" for suffix in TEAM_USER_SUFFIXES)
     print(f"\n  The portal is running on http://127.0.0.1:{PORT}/  (sandbox AWS on :{SANDBOX_PORT})"
-          "\n  Sign in as platform-admin, approver, executive, auditor, or <team>-lead / -ds / -mle"
-          "\n  for fraud-detection, credit-risk, marketing-ml; the password is printed above."
+          f"\n  Sign in as {', '.join(GLOBAL_DEMO_USERS)}, or <team>{team_users}"
+          f"\n  for the teams {', '.join(DEMO_TEAMS)}; the password is {DEMO_PASSWORD}"
           "\n  Press Ctrl-C to stop.\n", flush=True)
     while True:
         for name, process in processes:

@@ -23,6 +23,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 PORTAL_NAME = env("PORTAL_NAME", "ML Platform Portal")
+PORTAL_BASE_URL = env("PORTAL_BASE_URL", "http://127.0.0.1:8000")   # for links in e-mails
+# The apps whose pages (<app>.urls) and API (<app>.api.register_api) portal.urls mounts.
+PORTAL_APPS = ["provisioning", "governance", "costs"]
 PORTAL_ENVIRONMENT = "base"
 
 INSTALLED_APPS = [

@@ -86,6 +86,11 @@ class Context:
     operation: str
     access_key: str | None = None    # the caller's access key id (None for internal and test calls)
     notes: dict = field(default_factory=dict)
+    changed: bool = False            # a read that advanced time-based state sets this (persisted)
+
+    def mark_changed(self) -> None:
+        """Say that this (read) call changed state, e.g. settled due records, so it is persisted."""
+        self.changed = True
 
     @property
     def state(self) -> dict:
@@ -246,6 +251,8 @@ class Sandbox:
                 raise
             if op.mutating and not internal:
                 self._record(op, ctx, params, outcome="ok")
+                self._changed()
+            elif ctx.changed and not internal:
                 self._changed()
             events, self.pending_events = (self.pending_events, []) if not internal else ([], self.pending_events)
         if events and self.on_events:

@@ -49,6 +49,8 @@ def settle(ctx) -> int:
                  key=lambda record: (due_time(ctx, record), record["seq"]))
     for record in due:
         _complete(ctx, record)
+    if due:
+        ctx.mark_changed()
     return len(due)
 
 

@@ -2,7 +2,7 @@
 import pytest
 from django.core.management import call_command
 
-from portal.management.commands.seed_demo import DEMO_PASSWORD
+from portal.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
 

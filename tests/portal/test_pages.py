@@ -135,3 +135,24 @@ def test_page_query_count_does_not_grow_with_rows(world, url):
                               team=world.team)
         services.api_token_create(actor=world["platform_admin"], name=f"t{n}", expires_in_days=1)
     assert count() == small
+
+
+def test_notifications_are_shown_emailed_after_commit_and_marked_read(world, django_capture_on_commit_callbacks, mailoutbox):
+    from portal.notifications import notify
+    from portal.tasks import send_notification_emails
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        notify(users=[world["lead"], world["lead"], world["ds"]], kind="request.approved",
+               subject="Your domain request was approved", url="/requests/1/", team=world.team)
+    assert len(callbacks) == 1 and not mailoutbox          # nothing is sent before commit
+    ids = list(world["lead"].notifications.values_list("pk", flat=True)) + \
+        list(world["ds"].notifications.values_list("pk", flat=True))
+    send_notification_emails(ids)
+    send_notification_emails(ids)                          # a repeat sends nothing more
+    assert sorted(m.to[0] for m in mailoutbox) == ["ds@example.com", "lead@example.com"]
+    assert "http://127.0.0.1:8000/requests/1/" in mailoutbox[0].body
+    client = as_user(world, "lead")
+    page = client.get("/notifications/").content.decode()
+    assert "Your domain request was approved" in page and "1<span class=\"visually-hidden\"> unread" in page
+    client.post("/notifications/")
+    assert "visually-hidden\"> unread" not in client.get("/notifications/").content.decode()

@@ -22,6 +22,11 @@ def _token(w):
     return api_token_create(actor=w["platform_admin"], name="mine", expires_in_days=1)[0]
 
 
+def _notification(w):
+    from portal.notifications import notify
+    return notify(users=[w["lead"]], kind="test", subject="for the lead", email=False)[0]
+
+
 def _role(w):
     return w["auditor"].role_assignments.get()
 
@@ -49,6 +54,8 @@ CASES = [
     RouteCase("portal:token_revoke", ADMIN, method="post", kwargs=lambda w: {"token_id": _token(w).pk},
               not_found=EVERYONE - ADMIN),
     RouteCase("portal:health", ADMIN),
+    RouteCase("portal:notification_list", EVERYONE),
+    RouteCase("portal:notification_list", EVERYONE, method="post"),
     # API
     RouteCase("api-root", EVERYONE, api=True),
     RouteCase("api-me", EVERYONE, api=True),
@@ -81,6 +88,10 @@ CASES = [
     RouteCase("audit-event-detail", READERS, api=True, kwargs=lambda w: {"seq": 1}, not_found=EVERYONE - READERS),
     RouteCase("api-token-list", EVERYONE, api=True),
     RouteCase("api-token-list", EVERYONE, api=True, method="post", data=lambda w: {"name": "script"}),
+    RouteCase("notification-list", EVERYONE, api=True),
+    RouteCase("notification-detail", {"lead"}, api=True, kwargs=lambda w: {"pk": _notification(w).pk},
+              not_found=EVERYONE - {"lead"}),
+    RouteCase("notification-mark-read", EVERYONE, api=True, method="post"),
     RouteCase("api-token-detail", ADMIN, api=True, kwargs=lambda w: {"pk": _token(w).pk},
               not_found=EVERYONE - ADMIN),
     RouteCase("api-token-detail", ADMIN, api=True, method="delete", kwargs=lambda w: {"pk": _token(w).pk},

@@ -1,7 +1,8 @@
 """Collects every app's RouteCase list, so one test can prove no route is left uncovered."""
 import importlib
 
-APP_ROUTE_MODULES = ["tests.portal.test_routes"]
+APP_ROUTE_MODULES = ["tests.portal.test_routes", "tests.provisioning.test_routes", "tests.governance.test_routes",
+                     "tests.costs.test_routes"]
 
 
 def all_cases():

@@ -7,10 +7,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from portal import aws, services
+from portal.demo import DEMO_PASSWORD, DEMO_TEAMS, GLOBAL_DEMO_USERS, TEAM_USER_SUFFIXES
 from portal.models import Environment, GlobalRole, Team, TeamRole
 from portal.permissions import SYSTEM
 
-DEMO_PASSWORD = "portal-demo-2026"
 TEAMS = [
     {"slug": "fraud-detection", "name": "Fraud Detection", "line_of_business": "Retail Banking",
      "cost_center": "CC-1001", "monthly_budget_usd": Decimal("25000")},
@@ -19,9 +19,10 @@ TEAMS = [
     {"slug": "marketing-ml", "name": "Marketing ML", "line_of_business": "Marketing",
      "cost_center": "CC-3001", "monthly_budget_usd": Decimal("9000")},
 ]
-GLOBAL_USERS = [("platform-admin", GlobalRole.PLATFORM_ADMIN), ("approver", GlobalRole.MODEL_APPROVER),
-                ("executive", GlobalRole.EXECUTIVE), ("auditor", GlobalRole.AUDITOR)]
-TEAM_USERS = [("lead", TeamRole.LEAD), ("ds", TeamRole.DATA_SCIENTIST), ("mle", TeamRole.ML_ENGINEER)]
+assert tuple(spec["slug"] for spec in TEAMS) == DEMO_TEAMS
+GLOBAL_USERS = list(zip(GLOBAL_DEMO_USERS, (GlobalRole.PLATFORM_ADMIN, GlobalRole.MODEL_APPROVER,
+                                             GlobalRole.EXECUTIVE, GlobalRole.AUDITOR)))
+TEAM_USERS = list(zip(TEAM_USER_SUFFIXES, (TeamRole.LEAD, TeamRole.DATA_SCIENTIST, TeamRole.ML_ENGINEER)))
 ENVIRONMENTS = set(Environment.values)
 
 

@@ -1,0 +1,9 @@
+"""Demo organization constants, shared by seed_demo, `make run` and the browser tests.
+
+The password is only ever set (and printed) when settings.SHOW_DEMO_PASSWORDS is true, which
+only the local development settings do.
+"""
+DEMO_PASSWORD = "portal-demo-2026"
+GLOBAL_DEMO_USERS = ("platform-admin", "approver", "executive", "auditor")
+DEMO_TEAMS = ("fraud-detection", "credit-risk", "marketing-ml")
+TEAM_USER_SUFFIXES = ("lead", "ds", "mle")

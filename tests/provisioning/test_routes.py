@@ -1,0 +1,2 @@
+"""Route x persona cases for the provisioning app (see tests/support/routes.py)."""
+CASES = []
