@@ -39,25 +39,16 @@ def role_assignment_list_for_user(user):
     return scope(user, RoleAssignment.objects.select_related("user"))
 
 
-def audit_events_for_user(user, *, action: str = "", actor: str = "", team: str = "", target_type: str = "",
-                          target_id: str = "", since=None, until=None):
-    """Audit events the user may read, newest first, with the filters the audit page offers."""
-    queryset = scope(user, AuditEvent.objects.select_related("team"))
-    if action:
-        queryset = queryset.filter(action__startswith=action)
-    if actor:
-        queryset = queryset.filter(actor_label=actor)
-    if team:
-        queryset = queryset.filter(team__slug=team)
-    if target_type:
-        queryset = queryset.filter(target_type=target_type)
-    if target_id:
-        queryset = queryset.filter(target_id=target_id)
-    if since:
-        queryset = queryset.filter(occurred_at__gte=since)
-    if until:
-        queryset = queryset.filter(occurred_at__lt=until)
-    return queryset.order_by("-seq")
+AUDIT_FILTERS = {"action": "action__startswith", "actor": "actor_label", "team": "team__slug",
+                 "target_type": "target_type", "target_id": "target_id", "since": "occurred_at__gte",
+                 "until": "occurred_at__lt"}
+
+
+def audit_events_for_user(user, **filters):
+    """Audit events the user may read, newest first; ``filters`` are the audit page's
+    (AUDIT_FILTERS keys), empty values ignored."""
+    lookups = {AUDIT_FILTERS[name]: value for name, value in filters.items() if value}
+    return scope(user, AuditEvent.objects.select_related("team")).filter(**lookups).order_by("-seq")
 
 
 def notifications_for_user(user):

@@ -45,6 +45,7 @@ class Config:
     provision_seconds: float = 8.0        # Service Catalog record: CREATED -> IN_PROGRESS -> done
     account_seconds: float = 20.0         # Organizations CreateAccount / Account Factory
     domain_seconds: float = 5.0           # SageMaker domain/user profile/project Pending -> InService
+    endpoint_seconds: float = -1.0        # SageMaker endpoint Creating/Updating/Deleting; < 0: domain_seconds
     export_seconds: float = 2.0           # model card export job
     throttle_rate: float = 0.0            # share of calls answered with a throttling error
     error_5xx_rate: float = 0.0           # share of calls answered with an internal error

@@ -9,8 +9,8 @@ import pytest
 import sandbox.services.ce as ce
 from sandbox.services.ce_history import seeded_history
 from sandbox.core import org_layout
-from sandbox.core.errors import AwsError
 from sandbox.core.registry import operation
+from tests.sandbox.helpers import service_caller
 
 MANAGEMENT = org_layout.MANAGEMENT_ACCOUNT_ID
 FRAUD_DEV = org_layout.team_account("fraud-detection", "dev")
@@ -32,14 +32,7 @@ def _stop_meter(ctx, params):
     return {}
 
 
-def call(engine, operation_name, account=MANAGEMENT, **params):
-    return engine.invoke("ce", operation_name, params, account_id=account)
-
-
-def error_of(engine, operation_name, account=MANAGEMENT, **params) -> AwsError:
-    with pytest.raises(AwsError) as caught:
-        call(engine, operation_name, account, **params)
-    return caught.value
+call, error_of = service_caller("ce", MANAGEMENT)
 
 
 def today(engine) -> date:

@@ -3,7 +3,7 @@ QueryLineage, and the lineage SageMaker records for model packages and endpoints
 import pytest
 from botocore.exceptions import ClientError
 
-from sandbox.core.errors import AwsError
+from tests.sandbox.helpers import service_caller
 
 DEV = "333333333311"          # fraud-detection-dev: seeded registry
 CENTRAL = "222222222203"      # shared services: the central registry
@@ -11,14 +11,7 @@ PROD = "333333333313"
 PIPELINE = f"arn:aws:sagemaker:us-east-1:{DEV}:pipeline/fraud-train/execution/x1y2z3"
 
 
-def call(engine, operation, account=DEV, **params):
-    return engine.invoke("sagemaker", operation, params, account_id=account)
-
-
-def error_of(engine, operation, account=DEV, **params) -> AwsError:
-    with pytest.raises(AwsError) as caught:
-        call(engine, operation, account, **params)
-    return caught.value
+call, error_of = service_caller("sagemaker", DEV)
 
 
 def artifact(engine, uri, kind="DataSet", account=DEV, **extra) -> str:

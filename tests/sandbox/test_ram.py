@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 from sandbox.core.errors import AwsError
 from sandbox.core.org_layout import ORGANIZATION_ID, ou_by_path
 from sandbox.services.ram import MANAGED_PERMISSIONS, ORGANIZATION_ARN
+from tests.sandbox.helpers import service_caller
 
 OWNER = "222222222203"
 DEV = "333333333311"         # fraud-detection-dev, in Workloads/NonProd
@@ -17,14 +18,7 @@ DEFAULT_PERMISSION, EXPORT_PERMISSION = MANAGED_PERMISSIONS
 CARD_CONTENT = json.dumps({"model_overview": {"model_name": "fraud-xgboost"}})
 
 
-def call(engine, operation, account=OWNER, **params):
-    return engine.invoke("ram", operation, params, account_id=account)
-
-
-def error_of(engine, operation, account=OWNER, **params) -> AwsError:
-    with pytest.raises(AwsError) as caught:
-        call(engine, operation, account, **params)
-    return caught.value
+call, error_of = service_caller("ram", OWNER)
 
 
 def card(engine, name="fraud-card", account=OWNER) -> str:
@@ -98,7 +92,7 @@ def test_what_can_be_shared(engine):
     assert error_of(engine, "CreateResourceShare", name="s",
                     principals=["o-unknown"]).code == "InvalidParameterException"
     assert error_of(engine, "CreateResourceShare", name="s",
-                    principals=[f"arn:aws:organizations::111111111111:organization/o-other"]).code == \
+                    principals=["arn:aws:organizations::111111111111:organization/o-other"]).code == \
         "UnknownResourceException"
     assert call(engine, "GetResourceShares", resourceOwner="SELF")["resourceShares"] == []
 

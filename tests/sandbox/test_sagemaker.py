@@ -8,6 +8,7 @@ import pytest
 from sandbox.core import org_layout
 from sandbox.core.errors import AwsError
 from sandbox.core.registry import OPERATIONS, Operation
+from tests.sandbox.helpers import service_caller
 
 FRAUD_DEV = org_layout.team_account("fraud-detection", "dev")
 CREDIT_DEV = org_layout.team_account("credit-risk", "dev")
@@ -18,14 +19,7 @@ CONTAINERS = {"Containers": [{"Image": "683313688378.dkr.ecr.us-east-1.amazonaws
                               "ModelDataUrl": "s3://bucket/model.tar.gz"}]}
 
 
-def call(engine, operation, account=FRAUD_DEV, **params):
-    return engine.invoke("sagemaker", operation, params, account_id=account)
-
-
-def error_of(engine, operation, account=FRAUD_DEV, **params) -> AwsError:
-    with pytest.raises(AwsError) as caught:
-        call(engine, operation, account, **params)
-    return caught.value
+call, error_of = service_caller("sagemaker", FRAUD_DEV)
 
 
 @pytest.fixture

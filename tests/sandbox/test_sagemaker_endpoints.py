@@ -4,7 +4,7 @@ import pytest
 
 from sandbox.core import org_layout
 from sandbox.core.engine import Config, Sandbox
-from sandbox.core.errors import AwsError
+from tests.sandbox.helpers import service_caller
 
 FRAUD_TEST = org_layout.team_account("fraud-detection", "test")
 CENTRAL = org_layout.SHARED_SERVICES_ACCOUNT_ID
@@ -20,14 +20,7 @@ def slow_engine():
     return Sandbox(Config(provision_seconds=0, account_seconds=0, domain_seconds=60, export_seconds=0))
 
 
-def call(engine, operation, account=FRAUD_TEST, **params):
-    return engine.invoke("sagemaker", operation, params, account_id=account)
-
-
-def error_of(engine, operation, account=FRAUD_TEST, **params) -> AwsError:
-    with pytest.raises(AwsError) as caught:
-        call(engine, operation, account, **params)
-    return caught.value
+call, error_of = service_caller("sagemaker", FRAUD_TEST)
 
 
 def deploy_config(engine, name, instance_type="ml.m5.large", count=2, model="fraud-model"):

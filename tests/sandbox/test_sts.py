@@ -70,7 +70,7 @@ def test_member_account_roles_do_not_trust_other_members(aws):
     response = _error(aws("sts", account_id=FRAUD_DEV).assume_role,
                       RoleArn=f"arn:aws:iam::{other}:role/PortalExecutionRole", RoleSessionName="hop")
     assert response["Error"]["Code"] == "AccessDenied"
-    assert f"assumed-role/PortalExecutionRole" in response["Error"]["Message"]
+    assert "assumed-role/PortalExecutionRole" in response["Error"]["Message"]
 
 
 @pytest.mark.parametrize("kwargs, fragment", [
