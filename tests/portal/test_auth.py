@@ -89,3 +89,15 @@ def test_every_page_view_is_scoped_and_not_audited_as_a_write(world, persona):
     client.get("/")
     client.get("/teams/")
     assert AuditEvent.objects.count() == before
+
+
+def test_sso_configured_by_environment_shows_on_the_sign_in_page(db, settings):
+    settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": [{
+        "provider_id": "sso", "name": "IAM Identity Center", "client_id": "portal", "secret": "s",
+        "settings": {"server_url": "https://idp.example.com"}}]}}
+    page = Client().get("/accounts/login/").content.decode()
+    assert "Sign in with IAM Identity Center" in page
+
+
+def test_no_sso_button_without_configuration(db):
+    assert "Sign in with" not in Client().get("/accounts/login/").content.decode()
