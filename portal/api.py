@@ -2,7 +2,7 @@
 import django_filters
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -159,8 +159,10 @@ class ApiTokenSerializer(serializers.ModelSerializer):
 
 class ApiTokenViewSet(IdempotentCreateMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
                       viewsets.ReadOnlyModelViewSet):
-    """The caller's own API tokens. DELETE revokes (the row stays for the audit trail)."""
+    """The caller's own API tokens. DELETE revokes (the row stays for the audit trail). The secret
+    is in the creation response only; an Idempotency-Key replay returns the token with "token": null."""
     queryset = ApiToken.objects.none()   # the real queryset is the caller's own tokens
+    idempotency_redact = ("token",)
     serializer_class = ApiTokenSerializer
     permission_classes = [IsAuthenticated]
     ordering_fields = ["created_at", "expires_at"]
@@ -171,13 +173,10 @@ class ApiTokenViewSet(IdempotentCreateMixin, mixins.CreateModelMixin, mixins.Des
             return self.queryset
         return selectors.tokens_for_user(self.request.user)
 
-    def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        token, secret = services.api_token_create(actor=request.user, **serializer.validated_data)
-        data = ApiTokenSerializer(token).data
-        data["token"] = secret
-        return Response(data, status=status.HTTP_201_CREATED)
+    def perform_create(self, serializer):
+        token, secret = services.api_token_create(actor=self.request.user, **serializer.validated_data)
+        token.token = secret   # shown once, in this response
+        serializer.instance = token
 
     def perform_destroy(self, instance):
         services.api_token_revoke(actor=self.request.user, token=instance)

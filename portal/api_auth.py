@@ -1,6 +1,7 @@
 """API token authentication: ``Authorization: Bearer mlp_…`` (or ``Token mlp_…``)."""
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import SAFE_METHODS
 
 from portal.services import api_token_authenticate
 
@@ -17,6 +18,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         token = api_token_authenticate(header[1])
         if token is None:
             raise exceptions.AuthenticationFailed("The API token is unknown, expired or revoked.")
+        if token.scope == token.Scope.READ and request.method not in SAFE_METHODS:
+            raise exceptions.PermissionDenied("This API token is read-only; use a read-and-write token to change things.")
         return token.user, token
 
     def authenticate_header(self, request):

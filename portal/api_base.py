@@ -5,10 +5,13 @@ stable ``code``: scripts branch on the code, people read the message.
 """
 import hashlib
 import json
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.utils import timezone
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -66,7 +69,10 @@ def _body_hash(request) -> str:
 class IdempotentCreateMixin:
     """Honours ``Idempotency-Key`` on create: same key + same body replays the first response;
     same key while the first is still running → 409; same key + another body → 422. Keys are
-    scoped to the user and the route."""
+    scoped to the user and the route. A key whose first request never finished (the process died)
+    is taken over after IDEMPOTENCY_ABANDONED_MINUTES. Fields in ``idempotency_redact`` (secrets)
+    are not stored, so a replay returns them as null."""
+    idempotency_redact: tuple[str, ...] = ()
 
     def create(self, request, *args, **kwargs):
         key = request.headers.get("Idempotency-Key")
@@ -84,6 +90,10 @@ class IdempotentCreateMixin:
             if existing.body_hash != body_hash:
                 return error_response("idempotency_key_reused",
                                       "This Idempotency-Key was used with a different body; use a new key.", 422)
+            abandoned = timezone.now() - timedelta(minutes=settings.IDEMPOTENCY_ABANDONED_MINUTES)
+            if not existing.completed and existing.created_at < abandoned:
+                existing.delete()
+                return self.create(request, *args, **kwargs)
             if not existing.completed:
                 return error_response("idempotency_key_in_progress",
                                       "A request with this Idempotency-Key is still being processed; retry later.", 409)
@@ -95,9 +105,12 @@ class IdempotentCreateMixin:
         except Exception:
             record.delete()   # nothing was created (errors roll back): the key may be retried
             raise
+        stored = json.loads(json.dumps(response.data, default=str))
+        for field in self.idempotency_redact:
+            if isinstance(stored, dict) and field in stored:
+                stored[field] = None
         IdempotencyRecord.objects.filter(pk=record.pk).update(
-            completed=True, response_status=response.status_code,
-            response_body=json.loads(json.dumps(response.data, default=str)))
+            completed=True, response_status=response.status_code, response_body=stored)
         return response
 
 

@@ -1,4 +1,5 @@
-"""django-allauth adapters: no self sign-up; SSO users are matched to portal users by e-mail."""
+"""django-allauth adapters: no self sign-up. An SSO sign-in signs in the portal user with the
+same verified e-mail (SOCIALACCOUNT_EMAIL_AUTHENTICATION), or creates one without roles."""
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings

@@ -5,6 +5,9 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.http import HttpResponse
 from django.shortcuts import redirect
 
 from portal.context import current_request_id, request_context
@@ -14,13 +17,25 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 def client_ip(request) -> str | None:
     """REMOTE_ADDR, or the client address a trusted proxy put in X-Forwarded-For."""
-    proxies = settings.AXES_IPWARE_PROXY_COUNT
+    proxies = settings.TRUSTED_PROXY_COUNT
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if proxies and forwarded:
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if len(hops) >= proxies:
             return hops[-proxies]
     return request.META.get("REMOTE_ADDR")
+
+
+class HealthzMiddleware:
+    """Answers /healthz/ before host validation and the HTTPS redirect, so load balancers and
+    container health checks can probe the process by IP over plain HTTP."""
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == "/healthz/":
+            return HttpResponse("ok", content_type="text/plain")
+        return self.get_response(request)
 
 
 class RequestContextMiddleware:
@@ -46,9 +61,16 @@ class SessionTimeoutMiddleware:
 
     def __call__(self, request):
         if request.user.is_authenticated and hasattr(request, "session"):
-            started = request.session.setdefault("signed_in_at", time.time())
+            started = request.session.setdefault("signed_in_at", time.time())   # set at login, see below
             if time.time() - started > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
                 messages.info(request, "Your session reached its maximum length. Please sign in again.")
                 return redirect(settings.LOGIN_URL)
         return self.get_response(request)
+
+
+@receiver(user_logged_in)
+def _start_absolute_session_clock(sender, request, user, **kwargs):
+    """The absolute session timeout counts from the moment of signing in."""
+    if request is not None and hasattr(request, "session"):
+        request.session["signed_in_at"] = time.time()

@@ -114,14 +114,15 @@ class AuditEvent(models.Model):
     """One append-only, hash-chained audit record. Written only by ``portal.audit.audit_record``."""
     seq = models.PositiveBigIntegerField(unique=True)
     occurred_at = models.DateTimeField(db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+    # Hashed into the chain, so never rewritten: a deleted user or team leaves a dangling id.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
                               related_name="+", db_constraint=False)
     actor_label = models.CharField(max_length=150, help_text="Username at the time; 'system' for workers.")
     action = models.CharField(max_length=80, db_index=True)
     target_type = models.CharField(max_length=80, db_index=True)
     target_id = models.CharField(max_length=80, blank=True)
     target_label = models.CharField(max_length=200, blank=True)
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+",
                              db_constraint=False)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)

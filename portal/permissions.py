@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import BasePermission
 
-from portal.models import GlobalRole, Membership, RoleAssignment, TeamRole
+from portal.models import GlobalRole, Membership, RoleAssignment, Team, TeamRole
 
 ALL_TEAM_ROLES = frozenset(TeamRole.values)
 
@@ -60,14 +60,24 @@ def policy_for(model: type[Model]) -> Policy:
         raise LookupError(f"No permission policy is registered for {model._meta.label}") from None
 
 
-def global_roles(user) -> frozenset:
-    """The user's global roles (cached on the user object for the request)."""
+def role_scopes(user) -> dict[str, frozenset | None]:
+    """role -> the lines of business it is limited to, or None for all (cached on the user)."""
     if not user.is_authenticated or user is SYSTEM:
-        return frozenset()
-    if not hasattr(user, "_portal_global_roles"):
-        user._portal_global_roles = frozenset(
-            RoleAssignment.objects.filter(user=user).values_list("role", flat=True))
-    return user._portal_global_roles
+        return {}
+    if not hasattr(user, "_portal_role_scopes"):
+        scopes: dict[str, set | None] = {}
+        for role, line in RoleAssignment.objects.filter(user=user).values_list("role", "line_of_business"):
+            if not line or scopes.get(role, set()) is None:
+                scopes[role] = None
+            else:
+                scopes.setdefault(role, set()).add(line)
+        user._portal_role_scopes = {role: None if lines is None else frozenset(lines) for role, lines in scopes.items()}
+    return user._portal_role_scopes
+
+
+def global_roles(user) -> frozenset:
+    """The user's global roles, whatever their line-of-business scope."""
+    return frozenset(role_scopes(user))
 
 
 def team_roles(user) -> dict[int, str]:
@@ -80,7 +90,7 @@ def team_roles(user) -> dict[int, str]:
 
 
 def is_platform_admin(user) -> bool:
-    return user is SYSTEM or GlobalRole.PLATFORM_ADMIN in global_roles(user)
+    return user is SYSTEM or role_scopes(user).get(GlobalRole.PLATFORM_ADMIN, ()) is None
 
 
 def _rule(model, action: str) -> Rule:
@@ -92,9 +102,16 @@ def teams_for(user, model, action: str) -> set[int] | None:
     if user is SYSTEM:
         return None
     rule = _rule(model, action)
-    if global_roles(user) & rule.global_roles:
-        return None
-    return {team_id for team_id, role in team_roles(user).items() if role in rule.team_roles}
+    teams = {team_id for team_id, role in team_roles(user).items() if role in rule.team_roles}
+    lines: set[str] = set()
+    for role, scoped_lines in role_scopes(user).items():
+        if role in rule.global_roles:
+            if scoped_lines is None:
+                return None
+            lines |= scoped_lines
+    if lines:
+        teams |= set(Team.objects.filter(line_of_business__in=lines).values_list("pk", flat=True))
+    return teams
 
 
 def scope(user, queryset: QuerySet, action: str = "view") -> QuerySet:
@@ -136,7 +153,7 @@ class DenyByDefault(BasePermission):
 class PolicyPermission(BasePermission):
     """For viewsets with ``policy_model``. List routes: the action must be allowed somewhere.
     Object routes: the object must be in the user's view scope (else 404, via ``get_queryset``)
-    and the action allowed in its team (else 403). Read-only tokens cannot write."""
+    and the action allowed in its team (else 403). (Read-only tokens are stopped at authentication.)"""
     action_map = {"list": "view", "retrieve": "view", "create": "add", "update": "change",
                   "partial_update": "change", "destroy": "delete"}
 
@@ -146,9 +163,6 @@ class PolicyPermission(BasePermission):
     def has_permission(self, request, view):
         user = request.user
         if not user or not user.is_authenticated:
-            return False
-        token = getattr(request, "auth", None)
-        if request.method not in SAFE_METHODS and getattr(token, "scope", "write") == "read":
             return False
         if view.kwargs.get(view.lookup_url_kwarg or view.lookup_field):
             return True   # decided per object, after the scoped lookup

@@ -71,11 +71,11 @@ def home_summary(user) -> dict:
     roles = global_roles(user)
     summary = {"memberships": memberships, "roles": sorted(GlobalRole(role).label for role in roles)}
     if roles & {"platform_admin", "auditor", "executive"}:
-        summary["totals"] = {
-            "teams": Team.objects.count(), "users": get_user_model().objects.filter(is_active=True).count(),
-            "accounts": AwsAccount.objects.count(),
-        }
-        summary["budgets"] = list(Team.objects.order_by("-monthly_budget_usd").values(
+        teams = scope(user, Team.objects.all())    # an executive may be limited to a line of business
+        summary["totals"] = {"teams": teams.count(), "accounts": scope(user, AwsAccount.objects.all()).count()}
+        if roles & {"platform_admin", "auditor"}:
+            summary["totals"]["users"] = get_user_model().objects.filter(is_active=True).count()
+        summary["budgets"] = list(teams.order_by("-monthly_budget_usd").values(
             "name", "slug", "line_of_business", "monthly_budget_usd"))
     if roles & {"platform_admin", "auditor"}:
         summary["recent_audit"] = list(audit_events_for_user(user)[:8])

@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from portal.audit import audit_record
@@ -20,6 +20,16 @@ from portal.models import ApiToken, AwsAccount, Membership, RoleAssignment, Team
 from portal.permissions import is_platform_admin, require
 
 TEAM_FIELDS = ("name", "slug", "line_of_business", "cost_center", "monthly_budget_usd", "description")
+
+
+def full_clean_or_explain(obj) -> None:
+    """Run the model's validation; turn Django's ValidationError into a DomainError that pages show
+    on the fields and the API returns as validation_error (never a 500)."""
+    try:
+        obj.full_clean()
+    except ValidationError as error:
+        raise DomainError("Some fields need attention.", code="validation_error",
+                          fields=getattr(error, "message_dict", {"__all__": error.messages})) from None
 
 
 def _snapshot(obj, fields) -> dict:
@@ -33,9 +43,11 @@ def team_create(*, actor, name: str, slug: str, line_of_business: str, cost_cent
     with transaction.atomic():
         if Team.objects.filter(slug=slug).exists():
             raise Conflict(f"A team with the slug '{slug}' already exists.", fields={"slug": ["Already taken."]})
+        if Team.objects.filter(name__iexact=name).exists():
+            raise Conflict(f"A team called '{name}' already exists.", fields={"name": ["Already taken."]})
         team = Team(name=name, slug=slug, line_of_business=line_of_business, cost_center=cost_center,
                     monthly_budget_usd=monthly_budget_usd, description=description)
-        team.full_clean()
+        full_clean_or_explain(team)
         team.save()
         audit_record(actor=actor, action="team.create", target=team, team=team,
                      after=_snapshot(team, TEAM_FIELDS))
@@ -55,7 +67,9 @@ def team_update(*, actor, team: Team, **changes) -> Team:
             if name not in TEAM_FIELDS:
                 raise DomainError(f"Unknown team field '{name}'.")
             setattr(team, name, value)
-        team.full_clean()
+        if Team.objects.filter(name__iexact=team.name).exclude(pk=team.pk).exists():
+            raise Conflict(f"A team called '{team.name}' already exists.", fields={"name": ["Already taken."]})
+        full_clean_or_explain(team)
         team.save()
         audit_record(actor=actor, action="team.update", target=team, team=team, before=before,
                      after=_snapshot(team, TEAM_FIELDS))
@@ -72,11 +86,11 @@ def membership_set(*, actor, team: Team, user, role: str) -> Membership:
             return membership
         if membership:
             membership.role = role
-            membership.full_clean()
+            full_clean_or_explain(membership)
             membership.save(update_fields=["role"])
         else:
             membership = Membership(team=team, user=user, role=role)
-            membership.full_clean()
+            full_clean_or_explain(membership)
             membership.save()
         audit_record(actor=actor, action="membership.set", target=membership, team=team,
                      before=before, after={"user": user.get_username(), "role": role})
@@ -99,7 +113,7 @@ def role_grant(*, actor, user, role: str, line_of_business: str = "") -> RoleAss
         assignment, created = RoleAssignment.objects.get_or_create(
             user=user, role=role, line_of_business=line_of_business)
         if created:
-            assignment.full_clean()
+            full_clean_or_explain(assignment)
             audit_record(actor=actor, action="role.grant", target=assignment,
                          after={"user": user.get_username(), "role": role, "line_of_business": line_of_business})
     return assignment
@@ -125,11 +139,18 @@ def user_create(*, actor, username: str, email: str, password: str | None = None
     require(actor, "add", RoleAssignment)
     User = get_user_model()
     with transaction.atomic():
-        try:
-            user = User.objects.create_user(username=username, email=email, password=password,
-                                            first_name=first_name, last_name=last_name)
-        except IntegrityError:
-            raise Conflict(f"The username '{username}' is taken.", fields={"username": ["Already taken."]}) from None
+        if User.objects.filter(username__iexact=username).exists():
+            raise Conflict(f"The username '{username}' is taken.", fields={"username": ["Already taken."]})
+        if email and User.objects.filter(email__iexact=email).exists():
+            raise Conflict(f"Another user already has the e-mail address {email}.",
+                           fields={"email": ["Already used by another user."]})
+        user = User(username=username, email=email, first_name=first_name, last_name=last_name)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        full_clean_or_explain(user)
+        user.save()
         audit_record(actor=actor, action="user.create", target_type="auth.user", target_id=str(user.pk),
                      target_label=username, after={"username": username, "email": email})
     return user
@@ -149,7 +170,7 @@ def account_link(*, actor, account_id: str, name: str, environment: str, team: T
         account = account or AwsAccount(account_id=account_id)
         for key, value in values.items():
             setattr(account, key, value)
-        account.full_clean()
+        full_clean_or_explain(account)
         account.save()
         audit_record(actor=actor, action="account.link", target=account, team=team, before=before,
                      after={k: str(v) for k, v in values.items()})

@@ -55,7 +55,6 @@ for app in settings.PORTAL_APPS:
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     *app_patterns,
-    path("healthz/", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/me/", api.me, name="api-me"),

@@ -1,6 +1,7 @@
 """Core pages: home, teams, users and roles, audit log, API tokens, health. Thin: forms validate,
 services write, selectors read."""
 import csv
+import json
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -8,10 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from portal import aws, selectors, services
 from portal.errors import DomainError
@@ -35,12 +36,6 @@ def _form_errors_from(form, error: DomainError) -> None:
 
 def paginate(request, queryset, per_page: int = 50):
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
-
-
-@require_GET
-def healthz(request):
-    """Liveness for load balancers: the process answers. No database or AWS call."""
-    return HttpResponse("ok", content_type="text/plain")
 
 
 @login_required
@@ -182,6 +177,14 @@ class _Echo:
         return value
 
 
+def _csv_cell(value) -> str:
+    """A CSV cell a spreadsheet will not run: JSON for structures, a quote before formula starts."""
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, sort_keys=True)
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 @login_required
 def audit_list(request):
     require(request.user, "view", AuditEvent)
@@ -194,10 +197,10 @@ def audit_list(request):
         def rows():
             yield writer.writerow(AUDIT_CSV_COLUMNS)
             for event in events.iterator(chunk_size=1000):
-                yield writer.writerow([event.seq, event.occurred_at.isoformat(), event.actor_label, event.action,
-                                       event.target_type, event.target_id, event.target_label,
-                                       event.team.slug if event.team else "", event.ip_address or "",
-                                       event.request_id, event.before or "", event.after or "", event.hash])
+                yield writer.writerow([_csv_cell(value) for value in (
+                    event.seq, event.occurred_at.isoformat(), event.actor_label, event.action, event.target_type,
+                    event.target_id, event.target_label, event.team.slug if event.team else "", event.ip_address,
+                    event.request_id, event.before, event.after, event.hash)])
         response = StreamingHttpResponse(rows(), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="audit-{timezone.now():%Y%m%d-%H%M%S}.csv"'
         return response
@@ -219,8 +222,10 @@ def token_list(request):
             _form_errors_from(form, error)
         else:
             form = TokenCreateForm()
-    return render(request, "portal/token_list.html", {
+    response = render(request, "portal/token_list.html", {
         "tokens": selectors.tokens_for_user(request.user), "form": form, "new_secret": new_secret})
+    response["Cache-Control"] = "no-store"   # the new secret must not stay in any cache
+    return response
 
 
 @login_required

@@ -55,7 +55,7 @@ def main() -> None:
     def start(name: str, *command: str) -> None:
         processes.append((name, subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)))
 
-    def stop(*_args) -> None:
+    def stop(code: int = 0) -> None:
         print("\nStopping…", flush=True)
         for _name, process in processes:
             if process.poll() is None:
@@ -65,16 +65,17 @@ def main() -> None:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-        sys.exit(0)
+        sys.exit(code)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, lambda *_: stop(0))
+    signal.signal(signal.SIGTERM, lambda *_: stop(0))
     python = str(BIN / "python")
     start("sandbox", python, "-m", "sandbox", "--host", "127.0.0.1", "--port", SANDBOX_PORT)
     _wait_for(f"http://127.0.0.1:{SANDBOX_PORT}/_sandbox/health", 30, processes)
     for step in (["migrate", "--no-input"], ["seed_demo"]):
         if subprocess.run([python, "manage.py", *step], cwd=ROOT, env=env).returncode != 0:
-            stop()
+            print(f"manage.py {step[0]} failed; see above.", file=sys.stderr)
+            stop(1)
     start("web", str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{PORT}", "--workers", "2",
           "--threads", "4", "--access-logfile", "-")
     start("worker", str(BIN / "celery"), "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "2")
@@ -82,15 +83,17 @@ def main() -> None:
           "--schedule", str(VAR / "celerybeat-schedule"))
     _wait_for(f"http://127.0.0.1:{PORT}/healthz/", 60, processes)
     team_users = " / ".join(f"-{suffix}" for suffix in TEAM_USER_SUFFIXES)
+    password = (f"the password is {DEMO_PASSWORD}" if env["DJANGO_SETTINGS_MODULE"] == "portal.settings.local"
+                else "demo passwords are random outside the local settings: use password reset")
     print(f"\n  The portal is running on http://127.0.0.1:{PORT}/  (sandbox AWS on :{SANDBOX_PORT})"
           f"\n  Sign in as {', '.join(GLOBAL_DEMO_USERS)}, or <team>{team_users}"
-          f"\n  for the teams {', '.join(DEMO_TEAMS)}; the password is {DEMO_PASSWORD}"
+          f"\n  for the teams {', '.join(DEMO_TEAMS)}; {password}"
           "\n  Press Ctrl-C to stop.\n", flush=True)
     while True:
         for name, process in processes:
             if process.poll() is not None:
                 print(f"{name} stopped (status {process.returncode}); stopping the rest.", file=sys.stderr)
-                stop()
+                stop(1)
         time.sleep(1)
 
 

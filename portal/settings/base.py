@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.RequestContextMiddleware",
@@ -122,6 +123,8 @@ ACCOUNT_RATE_LIMITS = {"login_failed": False}           # lockout is django-axes
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = PORTAL_NAME
 SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True            # the IdP is trusted: match users by e-mail
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_ADAPTER = "portal.auth.PortalSocialAccountAdapter"
 
 # Brute force: lock out one (username, IP) pair, so nobody can lock a victim out from elsewhere.
@@ -131,8 +134,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
 AXES_USERNAME_CALLABLE = "portal.auth.attempted_username"
-AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "portal.middleware.client_ip"   # the same client address the audit log records
 
 # SSO: OpenID Connect or SAML (e.g. IAM Identity Center), configured by environment only.
 SOCIALACCOUNT_PROVIDERS: dict = {}
@@ -229,6 +232,7 @@ SPECTACULAR_SETTINGS = {
 }
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
+IDEMPOTENCY_ABANDONED_MINUTES = 5   # an unfinished first request older than this is taken over
 
 # --- Celery (DESIGN.md §4) --------------------------------------------------------------------
 # CELERY_BROKER_URL (Redis in production); the embedded default is a broker in files under var/
@@ -283,5 +287,10 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "portal.heartbeat": {"task": "portal.heartbeat", "schedule": 30.0},
     "portal.idempotency_purge": {"task": "portal.idempotency_purge", "schedule": 3600.0},
+    "governance.registry_sync": {"task": "governance.registry_sync", "schedule": 300.0},
+    "governance.reconcile": {"task": "governance.reconcile", "schedule": 300.0},
+    "provisioning.catalog_sync": {"task": "provisioning.catalog_sync", "schedule": 3600.0},
+    "provisioning.reconcile": {"task": "provisioning.reconcile", "schedule": 300.0},
+    "costs.cost_sync_window": {"task": "costs.cost_sync_window", "schedule": 6 * 3600.0},
 }
 AXES_VERBOSE = False

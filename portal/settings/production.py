@@ -1,10 +1,11 @@
 """Production settings: HTTPS only, secure cookies, HSTS; every required variable must be set."""
 from portal.settings.base import *  # noqa: F401,F403
-from portal.settings.env import env, env_bool, env_int
+from portal.settings.env import env, env_bool, env_int, env_list
 
 PORTAL_ENVIRONMENT = "production"
 DEBUG = False
-ALLOWED_HOSTS = env("DJANGO_ALLOWED_HOSTS", required=True).split(",")
+env("DJANGO_ALLOWED_HOSTS", required=True)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = True

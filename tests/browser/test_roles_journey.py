@@ -11,9 +11,9 @@ EXPECTED = {
     "auditor": {"nav": ["Home", "Audit", "Admin"], "home": ["The platform today", "Recent activity"]},
     "executive": {"nav": ["Home", "Admin"], "home": ["Monthly budgets by team", "Fraud Detection"]},
     "approver": {"nav": ["Home", "Admin"], "home": ["Model approver", "not a member of any team"]},
-    "fraud-detection-lead": {"nav": ["Home", "Admin"], "home": ["Fraud Detection", "fraud-detection-dev", "Team lead"]},
-    "fraud-detection-ds": {"nav": ["Home", "Admin"], "home": ["Fraud Detection", "Data scientist"]},
-    "credit-risk-mle": {"nav": ["Home", "Admin"], "home": ["Credit Risk", "credit-risk-prod", "ML engineer"]},
+    "fraud-detection-lead": {"nav": ["Home"], "home": ["Fraud Detection", "fraud-detection-dev", "Team lead"]},
+    "fraud-detection-ds": {"nav": ["Home"], "home": ["Fraud Detection", "Data scientist"]},
+    "credit-risk-mle": {"nav": ["Home"], "home": ["Credit Risk", "credit-risk-prod", "ML engineer"]},
 }
 
 

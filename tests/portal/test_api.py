@@ -222,3 +222,61 @@ def test_openapi_schema_documents_every_endpoint(world):
     for url in LIST_ENDPOINTS + ["/api/v1/me/"]:
         assert url in schema["paths"], url
     assert "apiToken" in schema["components"]["securitySchemes"]
+
+
+# --- review follow-ups --------------------------------------------------------------------------------
+def test_read_only_tokens_cannot_write_anywhere(world, token_for):
+    client = bearer(token_for(world["lead"], scope="read"))
+    for url, body in (("/api/v1/api-tokens/", {"name": "escalate", "scope": "write"}),
+                      ("/api/v1/notifications/mark-read/", {})):
+        response = client.post(url, body, format="json")
+        assert response.status_code == 403, url
+        assert "read-only" in response.json()["error"]["message"]
+    assert ApiToken.objects.filter(user=world["lead"]).count() == 1
+
+
+def test_a_token_created_with_an_idempotency_key_is_created_once_and_its_secret_not_stored(world):
+    client = APIClient()
+    client.force_login(world["lead"])
+    first = client.post("/api/v1/api-tokens/", {"name": "ci"}, format="json", HTTP_IDEMPOTENCY_KEY="tok-1")
+    replay = client.post("/api/v1/api-tokens/", {"name": "ci"}, format="json", HTTP_IDEMPOTENCY_KEY="tok-1")
+    assert first.status_code == replay.status_code == 201
+    assert first.json()["token"].startswith("mlp_") and replay.json()["token"] is None
+    assert first.json()["id"] == replay.json()["id"]
+    assert ApiToken.objects.filter(user=world["lead"]).count() == 1
+    assert "mlp_" not in str(IdempotencyRecord.objects.get(key="tok-1").response_body)
+
+
+def test_an_abandoned_idempotency_key_is_taken_over(world, settings):
+    record = IdempotencyRecord.objects.create(
+        user=world["platform_admin"], route="/api/v1/teams/", key="k-dead",
+        body_hash=__import__("hashlib").sha256(__import__("json").dumps(NEW_TEAM, sort_keys=True).encode()).hexdigest())
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        created_at=timezone.now() - timedelta(minutes=settings.IDEMPOTENCY_ABANDONED_MINUTES + 1))
+    response = _admin(world).post("/api/v1/teams/", NEW_TEAM, format="json", HTTP_IDEMPOTENCY_KEY="k-dead")
+    assert response.status_code == 201 and Team.objects.filter(slug="vision").exists()
+
+
+def test_a_duplicate_team_name_is_a_conflict_not_a_crash(world):
+    response = _admin(world).post("/api/v1/teams/", {**NEW_TEAM, "name": "fraud detection"}, format="json")
+    assert response.status_code == 409 and response.json()["error"]["fields"] == {"name": ["Already taken."]}
+
+
+def test_an_executive_limited_to_a_line_of_business_sees_only_its_teams(world):
+    services.role_grant(actor=SYSTEM, user=world["outsider"], role="executive", line_of_business="Risk")
+    client = APIClient()
+    client.force_login(world["outsider"])
+    slugs = {team["slug"] for team in client.get("/api/v1/teams/").json()["results"]}
+    assert slugs == {"credit-risk"}
+    assert client.get("/api/v1/teams/fraud-detection/").status_code == 404
+
+
+def test_usernames_and_emails_are_unique_ignoring_case(world):
+    from portal.errors import DomainError
+    with pytest.raises(DomainError, match="taken"):
+        services.user_create(actor=SYSTEM, username="LEAD", email="new@example.com")
+    with pytest.raises(DomainError, match="e-mail"):
+        services.user_create(actor=SYSTEM, username="newbie", email="LEAD@example.com")
+    with pytest.raises(DomainError) as error:
+        services.user_create(actor=SYSTEM, username="bad name!", email="x@example.com")
+    assert "username" in error.value.fields

@@ -108,3 +108,28 @@ def test_concurrent_writers_cannot_fork_the_chain():
     seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, 13))
     assert audit_verify().intact
+
+
+def test_deleting_a_user_or_team_keeps_the_chain_intact(world):
+    from django.contrib.auth import get_user_model
+    get_user_model().objects.filter(pk=world["lead"].pk).delete()
+    assert audit_verify().intact
+    event = AuditEvent.objects.filter(target_label="lead").first()
+    assert event is not None and event.target_label == "lead"
+
+
+def test_tasks_carry_the_request_id_of_what_queued_them():
+    from types import SimpleNamespace
+
+    from portal.celery import REQUEST_ID_HEADER, _bind_request_id, _carry_request_id, _unbind_request_id
+    from portal.context import current_request_id, request_context
+
+    headers = {}
+    with request_context(request_id="web-42"):
+        _carry_request_id(headers=headers)
+    assert headers == {REQUEST_ID_HEADER: "web-42"}
+    task = SimpleNamespace(request=SimpleNamespace(get=headers.get))
+    _bind_request_id(task=task)
+    assert current_request_id() == "web-42"
+    _unbind_request_id(task=task)
+    assert current_request_id() == ""

@@ -32,7 +32,6 @@ def _role(w):
 
 
 CASES = [
-    RouteCase("healthz", EVERYONE, public=True),
     RouteCase("portal:home", EVERYONE),
     RouteCase("portal:team_list", EVERYONE - {"outsider"}),
     RouteCase("portal:team_create", ADMIN),
