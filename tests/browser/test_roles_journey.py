@@ -29,7 +29,7 @@ def test_each_role_signs_in_and_sees_its_navigation_and_home(demo_org, live_serv
     assert "/accounts/login/" in page.url
     page.get_by_label("Username or email").fill(username)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live_server.url}/")
     nav = page.locator("[data-testid=main-nav] [data-nav]").all_inner_texts()
     assert [item.strip() for item in nav] == EXPECTED[username]["nav"]
@@ -42,3 +42,16 @@ def test_each_role_signs_in_and_sees_its_navigation_and_home(demo_org, live_serv
     page.get_by_test_id("user-menu").click()
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/accounts/login/**")
+
+
+def test_the_api_documentation_renders_under_the_csp(demo_org, live_server, page, screenshot):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username or email").fill("fraud-detection-lead")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/api/docs/")
+    page.get_by_text("/api/v1/teams/").first.wait_for()
+    assert "ML Platform Portal API" in page.locator("body").inner_text()
+    screenshot("api-docs")
+    assert not page.console_errors, page.console_errors
