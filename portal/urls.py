@@ -2,6 +2,7 @@
 import importlib
 import importlib.util
 
+from django.apps import apps
 from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -43,12 +44,13 @@ portal_patterns = [
     path("health/", views.health, name="health"),
 ]
 
-# Each app in PORTAL_APPS mounts its pages (<app>/urls.py, namespace <app>) and registers its
+# Each app in PORTAL_APPS mounts its pages (<app>/urls.py, namespace = its app label) and registers its
 # API viewsets on the shared router (<app>/api.py: register_api(router)).
 app_patterns = []
 for app in settings.PORTAL_APPS:
     if importlib.util.find_spec(f"{app}.urls"):
-        app_patterns.append(path("", include((f"{app}.urls", app))))
+        label = next(config.label for config in apps.get_app_configs() if config.name == app)
+        app_patterns.append(path("", include((f"{app}.urls", label))))   # URL namespace = app label
     if importlib.util.find_spec(f"{app}.api"):
         importlib.import_module(f"{app}.api").register_api(router)
 

@@ -25,7 +25,7 @@ USE_TZ = True
 PORTAL_NAME = env("PORTAL_NAME", "ML Platform Portal")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", "http://127.0.0.1:8000")   # for links in e-mails
 # The apps whose pages (<app>.urls) and API (<app>.api.register_api) portal.urls mounts.
-PORTAL_APPS = ["provisioning", "governance", "costs"]
+PORTAL_APPS = ["provisioning", "provisioning.accounts", "governance", "governance.cards", "costs"]
 PORTAL_ENVIRONMENT = "base"
 
 INSTALLED_APPS = [
@@ -49,7 +49,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "portal",
     "provisioning",
+    "provisioning.accounts",
     "governance",
+    "governance.cards",
     "costs",
 ]
 
@@ -289,6 +291,7 @@ CELERY_BEAT_SCHEDULE = {
     "portal.idempotency_purge": {"task": "portal.idempotency_purge", "schedule": 3600.0},
     "governance.registry_sync": {"task": "governance.registry_sync", "schedule": 300.0},
     "governance.reconcile": {"task": "governance.reconcile", "schedule": 300.0},
+    "governance.approval_reminders": {"task": "governance.approval_reminders", "schedule": 3600.0},
     "provisioning.catalog_sync": {"task": "provisioning.catalog_sync", "schedule": 3600.0},
     "provisioning.reconcile": {"task": "provisioning.reconcile", "schedule": 300.0},
     "costs.cost_sync_window": {"task": "costs.cost_sync_window", "schedule": 6 * 3600.0},

@@ -1,0 +1,2 @@
+"""Route x persona cases for account vending (see tests/support/routes.py)."""
+CASES = []

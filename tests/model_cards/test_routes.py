@@ -1,0 +1,2 @@
+"""Route x persona cases for model cards and lineage (see tests/support/routes.py)."""
+CASES = []
