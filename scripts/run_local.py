@@ -29,6 +29,11 @@ def _env() -> dict:
     env.setdefault("SANDBOX_STATE_FILE", str(VAR / "sandbox-state.json"))
     env.setdefault("PORTAL_VAR_DIR", str(VAR))
     env.setdefault("AWS_ENDPOINT_URL", f"http://127.0.0.1:{SANDBOX_PORT}")
+    # SageMaker model-package events from the sandbox reach the portal at once (push), as
+    # EventBridge API destinations would in AWS; the registry sync still polls as a safety net.
+    env.setdefault("GOVERNANCE_EVENT_SECRET", "local-development-event-secret")
+    env.setdefault("SANDBOX_EVENT_WEBHOOK_URL", f"http://127.0.0.1:{PORT}/api/v1/events/sagemaker/")
+    env.setdefault("SANDBOX_EVENT_WEBHOOK_SECRET", env["GOVERNANCE_EVENT_SECRET"])
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
