@@ -67,17 +67,29 @@ def _assumed_credentials(account_id: str, session_name: str) -> dict:
     return credentials
 
 
+_clients: dict[tuple, object] = {}
+
+
 def client(service: str, account_id: str | None = None, region: str | None = None,
            session_name: str = "ml-platform-portal"):
     """A boto3 client for ``service``; in ``account_id`` through the member role when given and
-    different from the hub account."""
+    different from the hub account. Clients are reused per process (they are thread-safe) until
+    their credentials are replaced: building one costs tens of milliseconds."""
     kwargs = _base_kwargs(region)
     if account_id is not None and account_id != _hub_account_cached():
         credentials = _assumed_credentials(account_id, session_name)
         kwargs.update(aws_access_key_id=credentials["AccessKeyId"],
                       aws_secret_access_key=credentials["SecretAccessKey"],
                       aws_session_token=credentials["SessionToken"])
-    return _instrument(boto3.session.Session().client(service, **kwargs))
+    key = (service, kwargs["region_name"], settings.AWS_ENDPOINT_URL, kwargs.get("aws_access_key_id"),
+           settings.AWS_MAX_ATTEMPTS, settings.AWS_CONNECT_TIMEOUT, settings.AWS_READ_TIMEOUT)
+    with _lock:
+        cached = _clients.get(key)
+    if cached is None:
+        cached = _instrument(boto3.session.Session().client(service, **kwargs))
+        with _lock:
+            _clients[key] = cached
+    return cached
 
 
 _hub: dict[str, str] = {}
@@ -95,6 +107,7 @@ def reset_caches() -> None:
     with _lock:
         _credentials.clear()
         _hub.clear()
+        _clients.clear()
 
 
 def reachable() -> tuple[bool, str]:

@@ -231,6 +231,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",          # served by the portal itself: no CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Distinct names for choice sets that share a field name across apps.
+    "ENUM_NAME_OVERRIDES": {
+        "EnvironmentEnum": "portal.models.Environment",
+        "VendingEnvironmentEnum": "provisioning.accounts.models.VENDING_ENVIRONMENTS",
+        "DeploymentEnvironmentEnum": [("test", "Test"), ("prod", "Production")],
+        "ModelStageEnum": "governance.models.Stage",
+        "DecisionStageEnum": "governance.models.DecisionStage",
+        "DeploymentStatusEnum": "governance.models.DeploymentStatus",
+        "CardStatusEnum": "governance.cards.models.CardStatus",
+        "ShareStatusEnum": "governance.cards.models.ShareStatus",
+        "ExportStatusEnum": "governance.cards.models.ExportStatus",
+        "CostSyncStatusEnum": "costs.models.CostSyncRun.Status",
+    },
 }
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
@@ -275,6 +288,11 @@ AWS_READ_TIMEOUT = env_int("AWS_READ_TIMEOUT", 30)
 AWS_MAX_ATTEMPTS = env_int("AWS_MAX_ATTEMPTS", 5)
 AWS_CLIENT_INSTRUMENT = None   # dotted path of fn(client) called on every new client (tests)
 
+# --- Account vending (provisioning.accounts) ----------------------------------------------------
+ACCOUNT_VENDING_PATH = env("ACCOUNT_VENDING_PATH", "organizations")   # or "control_tower"
+ACCOUNT_MAX_IN_FLIGHT = env_int("ACCOUNT_MAX_IN_FLIGHT", 5)           # AWS allows 5 concurrent account operations
+ACCOUNT_EMAIL_PATTERN = env("ACCOUNT_EMAIL_PATTERN", "aws+{team}-{env}@example.com")
+
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
@@ -294,6 +312,11 @@ CELERY_BEAT_SCHEDULE = {
     "governance.approval_reminders": {"task": "governance.approval_reminders", "schedule": 3600.0},
     "provisioning.catalog_sync": {"task": "provisioning.catalog_sync", "schedule": 3600.0},
     "provisioning.reconcile": {"task": "provisioning.reconcile", "schedule": 300.0},
+    "provisioning.expiry_check": {"task": "provisioning.expiry_check", "schedule": 3600.0},
+    "account_vending.dispatch_queue": {"task": "account_vending.dispatch_queue", "schedule": 60.0},
+    "account_vending.lease_check": {"task": "account_vending.lease_check", "schedule": 6 * 3600.0},
     "costs.cost_sync_window": {"task": "costs.cost_sync_window", "schedule": 6 * 3600.0},
+    "costs.cost_digest_send": {"task": "costs.cost_digest_send", "schedule": 6 * 3600.0},  # once a week per user
+    "model_cards.sync": {"task": "model_cards.sync", "schedule": 600.0},
 }
 AXES_VERBOSE = False

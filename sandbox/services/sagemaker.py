@@ -282,7 +282,8 @@ def _describe(package: dict, included_data: str | None = None) -> dict:
 def create_model_package(ctx, params):
     """Register a model version in a group (name or ARN; cross-account needs the group policy) or
     an unversioned package. A repeated ClientToken returns the first call's ARN and changes
-    nothing. A new version is announced like an approval status change."""
+    nothing. A new version gets SageMaker's auto-created lineage (``_RecordModelPackageLineage``)
+    and is announced like an approval status change."""
     tokens = records(ctx, "client_tokens")
     token = params.get("ClientToken")
     if token and f"create:{token}" in tokens:
@@ -310,8 +311,25 @@ def create_model_package(ctx, params):
     if token:
         tokens[f"create:{token}"] = package["ModelPackageArn"]
     if group is not None:
+        _record_lineage(ctx, package)
         _announce_state_change(ctx, package)
     return {"ModelPackageArn": package["ModelPackageArn"]}
+
+
+def _record_lineage(ctx, package: dict) -> None:
+    """The lineage SageMaker creates by itself for a new version (when the lineage module is loaded)."""
+    if not ctx.sandbox.implements("sagemaker", "_RecordModelPackageLineage"):
+        return
+    containers = package.get("InferenceSpecification", {}).get("Containers") or [{}]
+    region, account, _type, _key = split_arn(package["ModelPackageArn"])
+    ctx.call("sagemaker", "_RecordModelPackageLineage", compact({
+        "ModelPackageArn": package["ModelPackageArn"],
+        "ModelPackageGroupName": package["ModelPackageGroupName"],
+        "ModelDataUrl": containers[0].get("ModelDataUrl"),
+        "Image": containers[0].get("Image"),
+        "GeneratedBy": package.get("MetadataProperties", {}).get("GeneratedBy"),
+        "SourceUri": package.get("SourceUri"),
+    }), account_id=account, region=region)
 
 
 @sagemaker_operation("DescribeModelPackage")

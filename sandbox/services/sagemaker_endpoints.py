@@ -2,8 +2,10 @@
 endpoints (the multi-account deploy product creates them in test and prod accounts).
 
 Names are unique per account and region ignoring case, and ARNs carry the lower-cased name, as
-in AWS. An endpoint is Creating (Updating after UpdateEndpoint) for ``ctx.config.domain_seconds``,
-then InService; a deleted one is Deleting for as long, then gone. Each instance-backed variant
+in AWS. An endpoint is Creating (Updating after UpdateEndpoint) for ``endpoint_seconds(ctx)``
+(``ctx.config.endpoint_seconds``, or ``domain_seconds`` when that is negative), then InService; a
+deleted one is Deleting for as long, then gone. A deployment records SageMaker's endpoint lineage
+(``_RecordEndpointLineage``). Each instance-backed variant
 accrues its instance type's hourly price times its instance count while the endpoint exists.
 """
 from __future__ import annotations
@@ -29,6 +31,12 @@ ENDPOINT_STATUS = {"creating": "Creating", "updating": "Updating", "ready": "InS
 
 def _invalid(message: str) -> AwsError:
     return AwsError("ValidationException", message)
+
+
+def endpoint_seconds(ctx) -> float:
+    """How long an endpoint is Creating, Updating or Deleting."""
+    seconds = getattr(ctx.config, "endpoint_seconds", -1.0)
+    return ctx.config.domain_seconds if seconds < 0 else seconds
 
 
 def _find(ctx, kind: str, name: str, noun: str, resource: str) -> dict:
@@ -157,7 +165,7 @@ def _start_variant_meters(ctx, endpoint: dict) -> None:
 
 def _live_endpoint(ctx, name: str) -> tuple[dict, str]:
     endpoint = records(ctx, "endpoints").get(name.lower())
-    phase = lifecycle_phase(ctx, endpoint, ctx.config.domain_seconds) if endpoint else None
+    phase = lifecycle_phase(ctx, endpoint, endpoint_seconds(ctx)) if endpoint else None
     if phase is None:
         raise _invalid(f'Could not find endpoint "{make_arn(ctx, f"endpoint/{name.lower()}")}".')
     return endpoint, phase
@@ -184,12 +192,32 @@ def _variant_summary(variant: dict, resolved_at: str, *, running: bool) -> dict:
     return summary
 
 
+def _record_lineage(ctx, endpoint: dict, config: dict) -> None:
+    """SageMaker's endpoint lineage for each deployed model container: the model, and the model
+    package (and its image) when the container was made from one."""
+    if not ctx.sandbox.implements("sagemaker", "_RecordEndpointLineage"):
+        return
+    for variant in config["ProductionVariants"]:
+        model = _find(ctx, "models", variant["ModelName"], "model", "model")
+        containers = ([model["PrimaryContainer"]] if "PrimaryContainer" in model else []) + model.get("Containers", [])
+        for container in containers:
+            package_arn, image = container.get("ModelPackageName"), container.get("Image")
+            if package_arn:
+                package = find_model_package(ctx, package_arn, "DescribeModelPackage")
+                package_arn = package["ModelPackageArn"]
+                image = image or next(iter(package.get("InferenceSpecification", {}).get("Containers", [])),
+                                      {}).get("Image")
+            ctx.call("sagemaker", "_RecordEndpointLineage", compact({
+                "EndpointArn": endpoint["EndpointArn"], "ModelArn": model["ModelArn"],
+                "ModelPackageArn": package_arn, "Image": image}))
+
+
 @sagemaker_operation("CreateEndpoint", key=lambda p: p["EndpointName"])
 def create_endpoint(ctx, params):
     """Deploy an endpoint configuration (Creating, then InService) and start its cost meters."""
     name = params["EndpointName"]
     existing = records(ctx, "endpoints").get(name.lower())
-    if existing and lifecycle_phase(ctx, existing, ctx.config.domain_seconds) is not None:
+    if existing and lifecycle_phase(ctx, existing, endpoint_seconds(ctx)) is not None:
         raise _invalid(f'Cannot create already existing endpoint "{existing["EndpointArn"]}".')
     config = _find(ctx, "endpoint_configs", params["EndpointConfigName"], "endpoint configuration", "endpoint-config")
     endpoint = compact({
@@ -204,6 +232,7 @@ def create_endpoint(ctx, params):
     })
     records(ctx, "endpoints")[name.lower()] = endpoint
     _start_variant_meters(ctx, endpoint)
+    _record_lineage(ctx, endpoint, config)
     return {"EndpointArn": endpoint["EndpointArn"]}
 
 
@@ -222,6 +251,7 @@ def update_endpoint(ctx, params):
     endpoint["LastModifiedTime"] = endpoint["_updated"] = now_iso(ctx)
     stop_meters(ctx, endpoint)
     _start_variant_meters(ctx, endpoint)
+    _record_lineage(ctx, endpoint, config)
     return {"EndpointArn": endpoint["EndpointArn"]}
 
 
@@ -253,7 +283,7 @@ def describe_endpoint(ctx, params):
 def list_endpoints(ctx, params):
     live = []
     for endpoint in records(ctx, "endpoints").values():
-        phase = lifecycle_phase(ctx, endpoint, ctx.config.domain_seconds)
+        phase = lifecycle_phase(ctx, endpoint, endpoint_seconds(ctx))
         if (phase is not None and params.get("StatusEquals") in (None, ENDPOINT_STATUS[phase])
                 and name_contains(endpoint["EndpointName"], params)
                 and created_between(endpoint["CreationTime"], params, "CreationTimeAfter", "CreationTimeBefore")
@@ -288,7 +318,7 @@ def _tags_of(ctx, arn: str) -> list | None:
     region, account, resource_type, rest = split_arn(arn)
     kind = {"model": "models", "endpoint-config": "endpoint_configs", "endpoint": "endpoints"}[resource_type]
     record = records(ctx, kind, account, region).get(rest.lower())
-    if record is None or (kind == "endpoints" and lifecycle_phase(ctx, record, ctx.config.domain_seconds) is None):
+    if record is None or (kind == "endpoints" and lifecycle_phase(ctx, record, endpoint_seconds(ctx)) is None):
         return None
     return record["Tags"]
 

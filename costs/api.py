@@ -1,0 +1,246 @@
+"""Cost API: summary, by team, by service, daily, forecast and budgets (read from the local
+rollups; no request calls Cost Explorer). Executives see every team or their line of business,
+auditors and platform admins everything, team members their teams; anyone else 403; a team
+outside the caller's scope 404."""
+from datetime import timedelta
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.response import Response
+
+from costs import selectors, services
+from costs.models import Metric
+from costs.services import month_start, today
+from portal.models import Team
+from portal.pagination import Pagination
+from portal.permissions import has_perm
+
+MONEY = {"max_digits": 18, "decimal_places": 2, "coerce_to_string": True}
+
+
+class CostReaderPermission(BasePermission):
+    """Signed in and allowed to read some cost data (else 403). Read-only tokens cannot write."""
+    def has_permission(self, request, view):
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        if request.method not in SAFE_METHODS and getattr(request.auth, "scope", "write") == "read":
+            return False
+        return selectors.can_see_team_costs(user)
+
+
+class CostQuerySerializer(serializers.Serializer):
+    metric = serializers.ChoiceField(choices=Metric.choices, default=Metric.UNBLENDED)
+    start = serializers.DateField(required=False, help_text="First day (default: the first of this month).")
+    end = serializers.DateField(required=False, help_text="Last day, included (default: today).")
+    team = serializers.SlugField(required=False, help_text="A team slug: only that team's cost.")
+
+    def validate(self, data):
+        day = today()
+        data["start"] = data.get("start") or month_start(day)
+        data["end"] = data.get("end") or day
+        if data["start"] > data["end"]:
+            raise serializers.ValidationError({"end": ["Must be on or after start."]})
+        if (data["end"] - data["start"]).days > selectors.MAX_RANGE_DAYS:
+            raise serializers.ValidationError({"start": [f"Choose at most {selectors.MAX_RANGE_DAYS} days."]})
+        data["end_exclusive"] = data["end"] + timedelta(days=1)
+        return data
+
+
+QUERY_PARAMETERS = [OpenApiParameter("metric", str, enum=Metric.values), OpenApiParameter("start", str),
+                    OpenApiParameter("end", str), OpenApiParameter("team", str)]
+
+
+class CostReportViewSet(viewsets.ViewSet):
+    permission_classes = [CostReaderPermission]
+
+    def query(self, request) -> dict:
+        query = CostQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = dict(query.validated_data)
+        data["scope"] = selectors.cost_scope(request.user)
+        data["team_obj"] = selectors.team_for_costs(request.user, data["team"]) if data.get("team") else None
+        return data
+
+    def paginated(self, request, items, serializer_class):
+        paginator = Pagination()
+        page = paginator.paginate_queryset(items, request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+class TeamCostSerializer(serializers.Serializer):
+    team = serializers.CharField(source="slug")
+    name = serializers.CharField(source="team")
+    line_of_business = serializers.CharField()
+    amount = serializers.DecimalField(**MONEY)
+    month_to_date = serializers.DecimalField(**MONEY)
+    previous_period = serializers.DecimalField(**MONEY)
+    change_pct = serializers.DecimalField(max_digits=12, decimal_places=1, allow_null=True)
+    budget = serializers.DecimalField(**MONEY)
+    budget_used_pct = serializers.DecimalField(max_digits=12, decimal_places=1, allow_null=True)
+    forecast = serializers.DecimalField(**MONEY)
+    forecast_source = serializers.CharField()
+    anomalies = serializers.IntegerField()
+
+
+class SummarySerializer(serializers.Serializer):
+    metric = serializers.CharField()
+    as_of = serializers.DateField()
+    month = serializers.DateField()
+    month_to_date = serializers.DecimalField(**MONEY)
+    previous_period = serializers.DecimalField(**MONEY)
+    change_pct = serializers.DecimalField(max_digits=12, decimal_places=1, allow_null=True)
+    budget = serializers.DecimalField(**MONEY)
+    budget_used_pct = serializers.DecimalField(max_digits=12, decimal_places=1, allow_null=True)
+    forecast = serializers.DecimalField(**MONEY)
+    forecast_source = serializers.CharField()
+    forecast_lower = serializers.DecimalField(**MONEY, allow_null=True)
+    forecast_upper = serializers.DecimalField(**MONEY, allow_null=True)
+    unallocated = serializers.DecimalField(**MONEY)
+    unallocated_pct = serializers.DecimalField(max_digits=12, decimal_places=1, allow_null=True)
+    last_sync = serializers.DateTimeField(allow_null=True)
+
+
+class ServiceCostSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    amount = serializers.DecimalField(**MONEY)
+
+
+class DailyCostSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    amount = serializers.DecimalField(**MONEY)
+
+
+class CostSummaryViewSet(CostReportViewSet):
+    """Headline figures of this month: month to date, same days last month, budget, forecast,
+    unallocated share (for the team given, or everything the caller may see)."""
+    @extend_schema(parameters=QUERY_PARAMETERS, responses=SummarySerializer)
+    def list(self, request):
+        q = self.query(request)
+        rows = selectors.cost_by_team(request.user, metric=q["metric"], scope=q["scope"])
+        if q["team_obj"]:
+            rows = [r for r in rows if r["team_id"] == q["team_obj"].id]
+        summary = selectors.cost_summary(request.user, metric=q["metric"], rows=rows, scope=q["scope"]
+                                         if not q["team_obj"] else selectors.CostScope(all_teams=False))
+        return Response(SummarySerializer(summary).data)
+
+
+class CostByTeamViewSet(CostReportViewSet):
+    """Spend per team in the range with month to date, budget and forecast."""
+    @extend_schema(parameters=QUERY_PARAMETERS, responses=TeamCostSerializer(many=True))
+    def list(self, request):
+        q = self.query(request)
+        rows = selectors.cost_by_team(request.user, metric=q["metric"], start=q["start"], end=q["end_exclusive"],
+                                      scope=q["scope"])
+        if q["team_obj"]:
+            rows = [r for r in rows if r["team_id"] == q["team_obj"].id]
+        rows.sort(key=lambda r: r["amount"], reverse=True)
+        return self.paginated(request, rows, TeamCostSerializer)
+
+
+class CostByServiceViewSet(CostReportViewSet):
+    """Spend per AWS service in the range, largest first."""
+    @extend_schema(parameters=QUERY_PARAMETERS, responses=ServiceCostSerializer(many=True))
+    def list(self, request):
+        q = self.query(request)
+        rows = selectors.cost_by_service(request.user, metric=q["metric"], start=q["start"], end=q["end_exclusive"],
+                                         team=q["team_obj"], scope=q["scope"])
+        return self.paginated(request, rows, ServiceCostSerializer)
+
+
+class CostDailyViewSet(CostReportViewSet):
+    """Spend per day in the range."""
+    @extend_schema(parameters=QUERY_PARAMETERS, responses=DailyCostSerializer(many=True))
+    def list(self, request):
+        q = self.query(request)
+        rows = selectors.cost_daily(request.user, metric=q["metric"], start=q["start"], end=q["end_exclusive"],
+                                    team=q["team_obj"], scope=q["scope"])
+        return self.paginated(request, rows, DailyCostSerializer)
+
+
+class ForecastSerializer(serializers.Serializer):
+    team = serializers.CharField(source="slug")
+    month_to_date = serializers.DecimalField(**MONEY)
+    forecast = serializers.DecimalField(**MONEY)
+    forecast_source = serializers.CharField()
+    budget = serializers.DecimalField(**MONEY)
+    forecast_pct = serializers.DecimalField(max_digits=12, decimal_places=1, allow_null=True)
+
+
+class CostForecastViewSet(CostReportViewSet):
+    """Month-end forecast per team (fetched from Cost Explorer during the sync, never live)."""
+    @extend_schema(parameters=QUERY_PARAMETERS, responses=ForecastSerializer(many=True))
+    def list(self, request):
+        q = self.query(request)
+        rows = selectors.cost_by_team(request.user, metric=q["metric"], scope=q["scope"])
+        if q["team_obj"]:
+            rows = [r for r in rows if r["team_id"] == q["team_obj"].id]
+        return self.paginated(request, rows, ForecastSerializer)
+
+
+class BudgetSerializer(serializers.ModelSerializer):
+    team = serializers.CharField(source="slug", read_only=True)
+    month_to_date = serializers.SerializerMethodField()
+    forecast = serializers.SerializerMethodField()
+    budget_used_pct = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Team
+        fields = ["team", "name", "line_of_business", "monthly_budget_usd", "month_to_date", "forecast",
+                  "budget_used_pct"]
+        read_only_fields = ["name", "line_of_business"]
+
+    def _row(self, team):
+        return self.context.get("rows", {}).get(team.id, {})
+
+    def get_month_to_date(self, team) -> str | None:
+        value = self._row(team).get("month_to_date")
+        return None if value is None else f"{value:.2f}"
+
+    def get_forecast(self, team) -> str | None:
+        value = self._row(team).get("forecast")
+        return None if value is None else f"{value:.2f}"
+
+    def get_budget_used_pct(self, team) -> str | None:
+        value = self._row(team).get("budget_used_pct")
+        return None if value is None else str(value)
+
+
+class BudgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+                    viewsets.GenericViewSet):
+    """Monthly budgets of the teams the caller may see, with spend so far and the forecast.
+    Platform admins change them (PATCH monthly_budget_usd; audited)."""
+    permission_classes = [CostReaderPermission]
+    serializer_class = BudgetSerializer
+    lookup_field = "slug"
+    http_method_names = ["get", "patch", "head", "options"]
+    queryset = Team.objects.none()   # the real queryset is the caller's cost scope
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.cost_scope(self.request.user).teams().order_by("name")
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "request", None) is not None and self.request.user.is_authenticated:
+            rows = selectors.cost_by_team(self.request.user)
+            context["rows"] = {r["team_id"]: r for r in rows}
+        return context
+
+    def perform_update(self, serializer):
+        if not has_perm(self.request.user, "change", Team):
+            from rest_framework.exceptions import PermissionDenied
+            raise PermissionDenied("Only platform admins change budgets.")
+        serializer.instance = services.budget_set(actor=self.request.user, team=serializer.instance,
+                                                  monthly_budget_usd=serializer.validated_data["monthly_budget_usd"])
+
+
+def register_api(router) -> None:
+    router.register("costs/summary", CostSummaryViewSet, basename="cost-summary")
+    router.register("costs/by-team", CostByTeamViewSet, basename="cost-by-team")
+    router.register("costs/by-service", CostByServiceViewSet, basename="cost-by-service")
+    router.register("costs/daily", CostDailyViewSet, basename="cost-daily")
+    router.register("costs/forecast", CostForecastViewSet, basename="cost-forecast")
+    router.register("budgets", BudgetViewSet, basename="budget")

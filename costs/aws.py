@@ -1,0 +1,92 @@
+"""Cost Explorer calls (the only boto3 use of the costs app). Small functions, plain data out.
+
+Cost Explorer bills every request ($0.01, each page included), so every call goes through a
+``RequestBudget`` that counts requests and refuses to exceed the sync's allowance.
+"""
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from botocore.exceptions import ClientError
+
+from portal.aws import client
+
+METRICS = ("UnblendedCost", "AmortizedCost")
+FORECAST_METRICS = {"unblended": "UNBLENDED_COST", "amortized": "AMORTIZED_COST"}
+GROUPINGS = {
+    "team_service": [{"Type": "TAG", "Key": "team"}, {"Type": "DIMENSION", "Key": "SERVICE"}],
+    "account_service": [{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}, {"Type": "DIMENSION", "Key": "SERVICE"}],
+    "team_project": [{"Type": "TAG", "Key": "team"}, {"Type": "TAG", "Key": "project"}],
+    "team_model": [{"Type": "TAG", "Key": "team"}, {"Type": "TAG", "Key": "model"}],
+}
+TAG_GROUPINGS = ("team_project", "team_model")
+
+
+class RequestBudgetExceeded(Exception):
+    """The sync would make more Cost Explorer requests than it may."""
+
+
+@dataclass
+class RequestBudget:
+    limit: int
+    made: int = 0
+
+    @property
+    def left(self) -> int:
+        return self.limit - self.made
+
+    def spend(self) -> None:
+        if self.made >= self.limit:
+            raise RequestBudgetExceeded(
+                f"Stopped after {self.made} Cost Explorer requests (the limit per sync is {self.limit}).")
+        self.made += 1
+
+
+def _tag_value(key: str) -> str:
+    """``team$fraud-detection`` -> ``fraud-detection``; ``team$`` (untagged) -> ``""``."""
+    return key.split("$", 1)[1] if "$" in key else key
+
+
+def cost_and_usage(*, start: date, end: date, grouping: str, budget: RequestBudget) -> list[dict]:
+    """Daily UnblendedCost and AmortizedCost for [start, end) grouped by ``grouping`` (a GROUPINGS
+    key), following NextPageToken. Rows: day, keys (tag values stripped of ``key$``), unblended,
+    amortized (Decimal), estimated."""
+    ce = client("ce")
+    group_by = GROUPINGS[grouping]
+    params = {"TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()}, "Granularity": "DAILY",
+              "Metrics": list(METRICS), "GroupBy": group_by}
+    rows = []
+    while True:
+        budget.spend()
+        response = ce.get_cost_and_usage(**params)
+        for result in response.get("ResultsByTime", []):
+            day = date.fromisoformat(result["TimePeriod"]["Start"][:10])
+            for group in result.get("Groups", []):
+                keys = [_tag_value(key) if spec["Type"] == "TAG" else key
+                        for key, spec in zip(group["Keys"], group_by)]
+                metrics = group.get("Metrics", {})
+                rows.append({"day": day, "keys": keys, "estimated": bool(result.get("Estimated")),
+                             "unblended": Decimal(metrics.get("UnblendedCost", {}).get("Amount", "0")),
+                             "amortized": Decimal(metrics.get("AmortizedCost", {}).get("Amount", "0"))})
+        token = response.get("NextPageToken")
+        if not token:
+            return rows
+        params["NextPageToken"] = token
+
+
+def cost_forecast(*, start: date, end: date, metric: str, budget: RequestBudget) -> dict | None:
+    """Cost Explorer's forecast of ``metric`` (unblended|amortized) for [start, end), one MONTHLY
+    total: {mean, lower, upper} as Decimal; None when Cost Explorer has too little history."""
+    budget.spend()
+    try:
+        response = client("ce").get_cost_forecast(
+            TimePeriod={"Start": start.isoformat(), "End": end.isoformat()}, Metric=FORECAST_METRICS[metric],
+            Granularity="MONTHLY", PredictionIntervalLevel=80)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "DataUnavailableException":
+            return None
+        raise
+    results = response.get("ForecastResultsByTime", [])
+    lower = sum((Decimal(r.get("PredictionIntervalLowerBound", "0")) for r in results), Decimal(0))
+    upper = sum((Decimal(r.get("PredictionIntervalUpperBound", "0")) for r in results), Decimal(0))
+    return {"mean": Decimal(response["Total"]["Amount"]), "lower": lower, "upper": upper}

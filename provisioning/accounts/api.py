@@ -1,0 +1,119 @@
+"""API twin of the account request pages: /account-requests/ (create with Idempotency-Key;
+approve, reject, cancel, retry, close; approve/reject also decide a pending closure). The account inventory is portal's /accounts/."""
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from portal.api_base import IdempotentCreateMixin, ScopedViewSetMixin
+from portal.models import Team
+from provisioning.accounts import services
+from provisioning.accounts.models import VENDING_ENVIRONMENTS, AccountRequest
+
+
+class AccountRequestSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    requester = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    queue_position = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AccountRequest
+        fields = ["id", "team", "requester", "environment", "purpose", "account_name", "email", "sso_first_name",
+                  "sso_last_name", "sso_email", "ou_path", "monthly_budget_usd", "lease_end", "state",
+                  "vending_path", "account_id", "create_request_id", "failure_reason", "error_message",
+                  "decided_by", "decided_at", "decision_comment", "created_at", "queued_at", "state_changed_at",
+                  "finished_at", "queue_position"]
+
+    def get_queue_position(self, item) -> int | None:
+        return services.queue_position(item) if item.state == "queued" else None
+
+
+class AccountRequestCreateSerializer(serializers.Serializer):
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    environment = serializers.ChoiceField(choices=VENDING_ENVIRONMENTS)
+    purpose = serializers.CharField(max_length=2000)
+    account_name = serializers.CharField(max_length=100)
+    email = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    sso_first_name = serializers.CharField(max_length=100)
+    sso_last_name = serializers.CharField(max_length=100)
+    sso_email = serializers.CharField(max_length=254)
+    monthly_budget_usd = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    lease_end = serializers.DateField(required=False, allow_null=True, default=None)
+    ou_path = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class _CreateThroughService(mixins.CreateModelMixin):
+    """Create through the service (below IdempotentCreateMixin in the MRO), answer with the full request."""
+
+    def create(self, request, *args, **kwargs):
+        serializer = AccountRequestCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        item = services.account_request_create(actor=request.user, **serializer.validated_data)
+        return Response(AccountRequestSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class CloseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class AccountRequestViewSet(ScopedViewSetMixin, IdempotentCreateMixin, _CreateThroughService,
+                            viewsets.ReadOnlyModelViewSet):
+    """Account requests of the caller's teams. Transitions are POST actions; one the request's state
+    does not allow answers 409 ``invalid_transition``."""
+    queryset = AccountRequest.objects.select_related("team", "requester", "decided_by")
+    serializer_class = AccountRequestSerializer
+    policy_model = AccountRequest
+    policy_actions = {"approve": "approve", "reject": "approve", "retry": "approve", "cancel": "view", "close": "change"}
+    filterset_fields = {"state": ["exact"], "environment": ["exact"], "team__slug": ["exact"]}
+    ordering_fields = ["created_at", "state"]
+
+    def get_serializer_class(self):
+        return AccountRequestCreateSerializer if self.action == "create" else AccountRequestSerializer
+
+    def _answer(self, item):
+        return Response(AccountRequestSerializer(self.get_queryset().get(pk=item.pk)).data)
+
+    def _comment(self, request) -> str:
+        serializer = CommentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data["comment"]
+
+    @extend_schema(request=CommentSerializer, responses=AccountRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._answer(services.account_request_approve(actor=request.user, request=self.get_object(),
+                                                             comment=self._comment(request)))
+
+    @extend_schema(request=CommentSerializer, responses=AccountRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._answer(services.account_request_reject(actor=request.user, request=self.get_object(),
+                                                            comment=self._comment(request)))
+
+    @extend_schema(request=None, responses=AccountRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._answer(services.account_request_cancel(actor=request.user, request=self.get_object()))
+
+    @extend_schema(request=None, responses=AccountRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        return self._answer(services.account_request_retry(actor=request.user, request=self.get_object()))
+
+    @extend_schema(request=CloseSerializer, responses=AccountRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        """Ask to close the (ready) account; a platform admin approves with approve/ or rejects with reject/."""
+        serializer = CloseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._answer(services.account_close_request(actor=request.user, request=self.get_object(),
+                                                           reason=serializer.validated_data["reason"]))
+
+
+def register_api(router) -> None:
+    router.register("account-requests", AccountRequestViewSet, basename="account-request")

@@ -1,0 +1,686 @@
+"""Account vending writes: request, decide, queue, and the Organizations steps.
+
+Every write checks permission and state, changes the row, logs a step, audits and notifies in one
+transaction; tasks are enqueued only after commit. The AWS steps run under ``select_for_update``
+of the request row, so a redelivered or concurrent step waits and then finds the work done.
+"""
+import random
+import re
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from portal.audit import audit_record
+from portal.errors import DomainError
+from portal.models import AwsAccount, Team
+from portal.notifications import notify
+from portal.permissions import SYSTEM, has_perm, is_platform_admin, require
+from portal.services import account_link
+from provisioning.accounts import aws
+from provisioning.accounts.models import IN_FLIGHT, AccountRequest, AccountRequestStep, AccountState as S
+from provisioning.accounts.transitions import next_state
+
+DEFAULT_OUS = {"dev": "Workloads/NonProd", "test": "Deployments/NonProd", "prod": "Deployments/Prod",
+               "sandbox": "Sandbox"}
+_ACCOUNT_NAME = re.compile(r"^[\x20-\x7e]{1,50}$")
+_EMAIL_LOCAL_FORBIDDEN = set(" \t\"'()<>[]:;,\\|%&")
+_EMAIL_DOMAIN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+# Plain words for every CreateAccount FailureReason, with what to do next.
+FAILURE_HELP = {
+    "ACCOUNT_LIMIT_EXCEEDED": "The organization has reached its maximum number of accounts. A platform admin must "
+                              "raise the quota (Service Quotas) or close unused accounts, then retry.",
+    "EMAIL_ALREADY_EXISTS": "Another AWS account, not created by this request, already uses this root e-mail. "
+                            "Cancel this request and ask again with another e-mail address.",
+    "INVALID_ADDRESS": "AWS rejected the organization's address. A platform admin must fix the management "
+                       "account's contact information, then retry.",
+    "INVALID_EMAIL": "AWS rejected the root e-mail address. Ask again with another e-mail address.",
+    "CONCURRENT_ACCOUNT_MODIFICATION": "AWS was already creating an account with this information. "
+                                       "Wait a few minutes and retry.",
+    "INTERNAL_FAILURE": "AWS had an internal failure. Retry in a few minutes.",
+    "GOVCLOUD_ACCOUNT_ALREADY_EXISTS": "A GovCloud account already uses this e-mail. Ask again with another e-mail.",
+    "MISSING_BUSINESS_VALIDATION": "The management account's business validation is missing; a platform admin must "
+                                   "complete it with AWS, then retry.",
+    "FAILED_BUSINESS_VALIDATION": "The management account failed AWS's business validation; a platform admin must "
+                                  "contact AWS Support, then retry.",
+    "PENDING_BUSINESS_VALIDATION": "AWS is still validating the management account; retry once it is done.",
+    "INVALID_IDENTITY_FOR_BUSINESS_VALIDATION": "The management account's identity could not be validated; a "
+                                                "platform admin must contact AWS Support.",
+    "UNKNOWN_BUSINESS_VALIDATION": "AWS could not validate the management account; a platform admin must contact "
+                                   "AWS Support.",
+    "MISSING_PAYMENT_INSTRUMENT": "The management account has no payment method; a platform admin must add one, "
+                                  "then retry.",
+    "INVALID_PAYMENT_INSTRUMENT": "The management account's payment method is invalid; a platform admin must fix "
+                                  "it, then retry.",
+}
+
+
+def _setting(name, default):
+    return getattr(settings, name, default)
+
+
+def ou_for_environment(environment: str) -> str:
+    return _setting("ACCOUNT_OU_BY_ENVIRONMENT", DEFAULT_OUS).get(environment, "")
+
+
+def allowed_ous() -> list[str]:
+    """OUs a platform admin may choose instead of the environment's default."""
+    mapping = _setting("ACCOUNT_OU_BY_ENVIRONMENT", DEFAULT_OUS)
+    return sorted(set(mapping.values()) | set(_setting("ACCOUNT_ALLOWED_OUS", [])))
+
+
+def generated_email(team: Team, environment: str) -> str:
+    pattern = _setting("ACCOUNT_EMAIL_PATTERN", "aws+{team}-{env}@example.com")
+    return pattern.format(team=team.slug, env=environment)
+
+
+def email_problem(email: str) -> str | None:
+    """Why AWS Organizations would refuse ``email`` as a root e-mail (AWS_API.md §2.1), else None."""
+    if not 6 <= len(email) <= 64:
+        return "Use 6 to 64 characters."
+    if not email.isascii():
+        return "Use plain ASCII characters only (AWS rule)."
+    if email.count("@") != 1:
+        return "Use exactly one @."
+    local, domain = email.split("@")
+    if not local or local.startswith("."):
+        return "The part before @ must not be empty or start with a dot."
+    bad = sorted(set(local) & _EMAIL_LOCAL_FORBIDDEN)
+    if bad:
+        return f"The part before @ must not contain spaces or any of \" ' ( ) < > [ ] : ; , \\ | % & (found {''.join(bad)!r})."
+    if "." not in domain or not _EMAIL_DOMAIN.match(domain) or ".." in domain:
+        return "The domain must use letters, digits, dots and hyphens, contain a dot, and not start or end with - or ."
+    return None
+
+
+def account_name_problem(name: str) -> str | None:
+    if not _ACCOUNT_NAME.match(name or ""):
+        return "Use 1 to 50 printable ASCII characters (AWS rule: letters, digits, spaces and punctuation)."
+    return None
+
+
+def _log(item: AccountRequest, action: str, outcome: str = "ok", detail: str = "") -> None:
+    AccountRequestStep.objects.create(request=item, action=action, outcome=outcome, detail=detail[:2000])
+
+
+def _transition(item: AccountRequest, action: str, detail: str = "", outcome: str = "ok") -> None:
+    item.state = next_state(item.state, action)
+    item.state_changed_at = timezone.now()
+    _log(item, action, outcome, detail)
+
+
+def _platform_admins():
+    return get_user_model().objects.filter(role_assignments__role="platform_admin",
+                                           role_assignments__line_of_business="", is_active=True).distinct()
+
+
+def _url(item) -> str:
+    return f"/account-requests/{item.pk}/"
+
+
+def _snapshot(item: AccountRequest) -> dict:
+    return {"state": item.state, "account_name": item.account_name, "email": item.email,
+            "environment": item.environment, "ou_path": item.ou_path, "account_id": item.account_id}
+
+
+def _enqueue_dispatch() -> None:
+    from provisioning.accounts.tasks import dispatch_queue
+    transaction.on_commit(lambda: dispatch_queue.delay())
+
+
+def _schedule_step(item_id: int, countdown: float, attempt: int) -> None:
+    from provisioning.accounts.tasks import request_step
+    transaction.on_commit(lambda: request_step.apply_async((item_id,), {"attempt": attempt}, countdown=countdown))
+
+
+# --- requests and decisions -----------------------------------------------------------------------
+def account_request_create(*, actor, team: Team, environment: str, purpose: str, account_name: str,
+                           sso_first_name: str, sso_last_name: str, sso_email: str,
+                           monthly_budget_usd: Decimal = Decimal("0"), email: str = "",
+                           lease_end: date | None = None, ou_path: str = "") -> AccountRequest:
+    """Record a request and send it for approval. Side effects: the row, two steps, an audit event,
+    notifications to platform admins. A repeat fails on the unique account name / e-mail."""
+    require(actor, "add", AccountRequest, team.pk)
+    account_name, email, purpose = account_name.strip(), (email or "").strip(), purpose.strip()
+    email = email or generated_email(team, environment)
+    problems: dict[str, list[str]] = {}
+
+    def problem(field, message):
+        problems.setdefault(field, []).append(message)
+
+    if environment not in DEFAULT_OUS:
+        problem("environment", "Choose dev, test, prod or sandbox.")
+    if not purpose:
+        problem("purpose", "Say what the account is for.")
+    if (message := account_name_problem(account_name)):
+        problem("account_name", message)
+    if (message := email_problem(email)):
+        problem("email", f"Root e-mail {email!r}: {message}")
+    for field, value in (("sso_first_name", sso_first_name), ("sso_last_name", sso_last_name)):
+        if not (value or "").strip():
+            problem(field, "Required: the IAM Identity Center user's name.")
+    if not sso_email or email_problem(sso_email):
+        problem("sso_email", "Enter a valid e-mail address for the SSO user.")
+    if monthly_budget_usd is None or Decimal(monthly_budget_usd) < 0:
+        problem("monthly_budget_usd", "Enter a monthly budget of 0 or more (USD).")
+    if environment == "sandbox":
+        if lease_end is None:
+            problem("lease_end", "Sandbox accounts need a lease end date.")
+        elif lease_end <= timezone.localdate():
+            problem("lease_end", "The lease must end in the future.")
+    elif lease_end is not None:
+        problem("lease_end", "Only sandbox accounts have a lease end date; leave it empty.")
+    default_ou = ou_for_environment(environment)
+    if ou_path and ou_path != default_ou:
+        if not is_platform_admin(actor):
+            problem("ou_path", f"Only platform admins may choose another OU than {default_ou}.")
+        elif ou_path not in allowed_ous():
+            problem("ou_path", f"Choose one of: {', '.join(allowed_ous())}.")
+    ou_path = ou_path or default_ou
+    with transaction.atomic():
+        live = AccountRequest.objects.exclude(state__in=[S.REJECTED, S.CANCELLED])
+        if account_name and (live.filter(account_name__iexact=account_name).exists()
+                             or AwsAccount.objects.filter(name__iexact=account_name).exists()):
+            problem("account_name", f"The account name {account_name!r} is already used; choose another.")
+        if email and (live.filter(email__iexact=email).exists()
+                      or AwsAccount.objects.filter(email__iexact=email).exists()):
+            problem("email", f"The root e-mail {email} is already used by another account or request; "
+                             "choose another.")
+        if problems:
+            raise DomainError("Some fields need attention.", code="validation_error", fields=problems)
+        item = AccountRequest.objects.create(
+            team=team, requester=actor, environment=environment, purpose=purpose, account_name=account_name,
+            email=email, sso_first_name=sso_first_name.strip(), sso_last_name=sso_last_name.strip(),
+            sso_email=sso_email.strip(), ou_path=ou_path, monthly_budget_usd=Decimal(monthly_budget_usd),
+            lease_end=lease_end, vending_path=_setting("ACCOUNT_VENDING_PATH", "organizations"))
+        _log(item, "submit", detail=f"Requested by {actor.get_username()}")
+        _transition(item, "require_approval", "Every account request needs a platform admin's approval.")
+        item.save()
+        audit_record(actor=actor, action="account_request.create", target=item, team=team, after=_snapshot(item))
+        notify(users=_platform_admins(), kind="account_request.pending", team=team, url=_url(item),
+               subject=f"Account request to approve: {item.account_name} ({team.name}, {environment})")
+    return item
+
+
+def _current_state(item: AccountRequest) -> str:
+    """The stored state (the caller's copy may be stale)."""
+    return AccountRequest.objects.filter(pk=item.pk).values_list("state", flat=True).first() or item.state
+
+
+def _locked(item: AccountRequest) -> AccountRequest:
+    return AccountRequest.objects.select_for_update().select_related("team", "requester").get(pk=item.pk)
+
+
+def account_request_approve(*, actor, request: AccountRequest, comment: str = "") -> AccountRequest:
+    """Approve and queue the request (platform admins; not the requester). Starts the queue
+    dispatcher after commit. A repeat answers InvalidTransition."""
+    require(actor, "approve", AccountRequest, request.team_id)
+    if _current_state(request) == S.CLOSE_PENDING:
+        return _close_decide(actor=actor, request=request, approve=True, comment=comment)
+    with transaction.atomic():
+        item = _locked(request)
+        if item.requester_id == getattr(actor, "pk", None):
+            raise PermissionDenied("You cannot approve your own account request; another platform admin must.")
+        before = _snapshot(item)
+        _transition(item, "approve", f"Approved by {actor.get_username()}{': ' + comment if comment else ''}")
+        item.decided_by, item.decided_at, item.decision_comment = (actor if actor.pk else None), timezone.now(), comment
+        _transition(item, "enqueue", "Waiting for a free slot (at most "
+                                     f"{_setting('ACCOUNT_MAX_IN_FLIGHT', 5)} accounts are created at once).")
+        item.queued_at = timezone.now()
+        item.save()
+        audit_record(actor=actor, action="account_request.approve", target=item, team=item.team, before=before,
+                     after={**_snapshot(item), "comment": comment})
+        notify(users=[item.requester], kind="account_request.approved", team=item.team, url=_url(item),
+               subject=f"Your account request {item.account_name} was approved")
+        _enqueue_dispatch()
+    return item
+
+
+def account_request_reject(*, actor, request: AccountRequest, comment: str) -> AccountRequest:
+    """Reject with a comment (required). Frees the name and e-mail. A repeat answers InvalidTransition."""
+    require(actor, "approve", AccountRequest, request.team_id)
+    if not (comment or "").strip():
+        raise DomainError("Say why you reject the request: a comment is required.", code="validation_error",
+                          fields={"comment": ["Required when rejecting."]})
+    if _current_state(request) == S.CLOSE_PENDING:
+        return _close_decide(actor=actor, request=request, approve=False, comment=comment)
+    with transaction.atomic():
+        item = _locked(request)
+        if item.requester_id == getattr(actor, "pk", None):
+            raise PermissionDenied("You cannot decide on your own account request.")
+        before = _snapshot(item)
+        _transition(item, "reject", f"Rejected by {actor.get_username()}: {comment}")
+        item.decided_by, item.decided_at, item.decision_comment = actor, timezone.now(), comment.strip()
+        item.finished_at = timezone.now()
+        item.save()
+        audit_record(actor=actor, action="account_request.reject", target=item, team=item.team, before=before,
+                     after={**_snapshot(item), "comment": comment})
+        notify(users=[item.requester], kind="account_request.rejected", team=item.team, url=_url(item),
+               subject=f"Your account request {item.account_name} was rejected", body=comment)
+    return item
+
+
+def account_request_cancel(*, actor, request: AccountRequest) -> AccountRequest:
+    """Cancel before creation starts (the requester, a team lead or a platform admin)."""
+    if not (request.requester_id == getattr(actor, "pk", None)
+            or has_perm(actor, "change", AccountRequest, request.team_id)):
+        raise PermissionDenied("Only the requester, a team lead or a platform admin may cancel this request.")
+    with transaction.atomic():
+        item = _locked(request)
+        before = _snapshot(item)
+        _transition(item, "cancel", f"Cancelled by {actor.get_username()}")
+        item.finished_at = timezone.now()
+        item.save()
+        audit_record(actor=actor, action="account_request.cancel", target=item, team=item.team, before=before,
+                     after=_snapshot(item))
+    return item
+
+
+def account_request_retry(*, actor, request: AccountRequest) -> AccountRequest:
+    """Put a failed request back in the queue (platform admins). Earlier attempts are looked up
+    again before any new CreateAccount, so a retry never creates a second account."""
+    require(actor, "approve", AccountRequest, request.team_id)
+    with transaction.atomic():
+        item = _locked(request)
+        before = _snapshot(item)
+        _transition(item, "retry", f"Retried by {actor.get_username()}")
+        if not item.account_id:
+            item.create_request_id = item.record_id = ""
+        item.failure_reason, item.error_message, item.poll_attempt = "", "", 0
+        item.queued_at, item.finished_at = timezone.now(), None
+        item.save()
+        audit_record(actor=actor, action="account_request.retry", target=item, team=item.team, before=before,
+                     after=_snapshot(item))
+        _enqueue_dispatch()
+    return item
+
+
+def account_close_request(*, actor, request: AccountRequest, reason: str) -> AccountRequest:
+    """Ask to close a ready account (team lead, platform admin, or the system when a lease ends).
+    Side effects: a step, an audit event, notifications to platform admins. A repeat answers
+    InvalidTransition."""
+    if actor is not SYSTEM:
+        require(actor, "change", AccountRequest, request.team_id)
+    if not (reason or "").strip():
+        raise DomainError("Say why the account should be closed.", code="validation_error",
+                          fields={"reason": ["Required."]})
+    with transaction.atomic():
+        item = _locked(request)
+        before = _snapshot(item)
+        _transition(item, "request_close", f"Closure asked by {actor.get_username()}: {reason.strip()}")
+        item.save()
+        audit_record(actor=actor, action="account_request.close_request", target=item, team=item.team,
+                     before=before, after={**_snapshot(item), "reason": reason})
+        notify(users=_platform_admins(), kind="account_request.close_pending", team=item.team, url=_url(item),
+               subject=f"Closure to approve: {item.account_name} ({item.account_id})", body=reason)
+    return item
+
+
+def _close_decide(*, actor, request: AccountRequest, approve: bool, comment: str) -> AccountRequest:
+    with transaction.atomic():
+        item = _locked(request)
+        before = _snapshot(item)
+        verb = "approve_close" if approve else "reject_close"
+        _transition(item, verb, f"{'Approved' if approve else 'Rejected'} by {actor.get_username()}"
+                                f"{': ' + comment if comment else ''}")
+        item.save()
+        audit_record(actor=actor, action=f"account_request.{verb}", target=item, team=item.team, before=before,
+                     after={**_snapshot(item), "comment": comment})
+        notify(users=[item.requester], kind=f"account_request.{verb}", team=item.team, url=_url(item),
+               subject=f"Closure of {item.account_name} was {'approved' if approve else 'rejected'}", body=comment)
+        if approve:
+            from provisioning.accounts.tasks import close_step
+            transaction.on_commit(lambda: close_step.delay(item.pk))
+    return item
+
+
+def account_close_execute(*, request_id: int, **_ignored) -> str:
+    """CloseAccount for a request in ``closing``; the inventory row becomes CLOSED. A repeat or a
+    redelivery finds the state moved on (or the account already closed) and does nothing."""
+    with transaction.atomic():
+        item = AccountRequest.objects.select_for_update().filter(pk=request_id, state=S.CLOSING).first()
+        if item is None:
+            return "nothing to do"
+        item = AccountRequest.objects.select_related("team", "requester").get(pk=item.pk)
+        before = _snapshot(item)
+        try:
+            closed = aws.close_account(item.account_id)
+        except aws.AwsErrors as error:
+            message = f"AWS refused to close the account ({aws.error_reason(error) or aws.error_code(error)}). " \
+                      "It stays open; a platform admin can ask again later."
+            item.error_message = message
+            _transition(item, "close_failed", message, outcome="error")
+            item.save()
+            audit_record(actor=SYSTEM, action="account_request.close_failed", target=item, team=item.team,
+                         before=before, after=_snapshot(item))
+            notify(users=[item.requester, *_platform_admins()], kind="account_request.close_failed",
+                   team=item.team, url=_url(item), subject=f"{item.account_name} could not be closed", body=message)
+            return "failed"
+        _transition(item, "closed", "CloseAccount accepted" + ("" if closed else " (it was already closed)")
+                    + "; AWS keeps it suspended for 90 days.")
+        item.save()
+        account = AwsAccount.objects.filter(account_id=item.account_id).first()
+        if account:
+            account_link(actor=SYSTEM, account_id=account.account_id, name=account.name,
+                         environment=account.environment, team=account.team, ou_path=account.ou_path,
+                         email=account.email, status="CLOSED")
+        audit_record(actor=SYSTEM, action="account_request.closed", target=item, team=item.team, before=before,
+                     after=_snapshot(item))
+        notify(users=[item.requester], kind="account_request.closed", team=item.team, url=_url(item),
+               subject=f"Account {item.account_name} ({item.account_id}) is closed")
+    return "closed"
+
+
+# --- the queue ------------------------------------------------------------------------------------
+def account_queue_dispatch(*, actor=SYSTEM) -> list[int]:
+    """Start queued requests, oldest first, while fewer than ACCOUNT_MAX_IN_FLIGHT are in flight.
+    Side effects: queued → creating, a step task per started request. A repeat starts nothing more."""
+    limit = int(_setting("ACCOUNT_MAX_IN_FLIGHT", 5))
+    started = []
+    with transaction.atomic():
+        # Locking the in-flight rows (then the queued ones) serialises concurrent dispatchers.
+        in_flight = list(AccountRequest.objects.select_for_update().filter(state__in=IN_FLIGHT).values_list("pk", flat=True))
+        free = limit - len(in_flight)
+        if free <= 0:
+            return []
+        queued = list(AccountRequest.objects.select_for_update().filter(state=S.QUEUED)
+                      .order_by("queued_at", "id")[:free])
+        for item in queued:
+            _transition(item, "start", "A slot is free: creating the account.")
+            item.poll_attempt = 0
+            item.save(update_fields=["state", "state_changed_at", "poll_attempt"])
+            started.append(item.pk)
+            _schedule_step(item.pk, 0, 0)
+    return started
+
+
+def queue_position(item: AccountRequest) -> int | None:
+    """1 for the next request to start; None when not queued."""
+    if item.state != S.QUEUED:
+        return None
+    return AccountRequest.objects.filter(state=S.QUEUED).filter(
+        Q(queued_at__lt=item.queued_at) | Q(queued_at=item.queued_at, id__lt=item.pk)).count() + 1
+
+
+# --- the AWS steps --------------------------------------------------------------------------------
+def backoff_seconds(attempt: int) -> float:
+    """Capped exponential backoff with full jitter in its upper half."""
+    base = float(_setting("ACCOUNT_POLL_BASE_SECONDS", 5))
+    cap = float(_setting("ACCOUNT_POLL_MAX_SECONDS", 300))
+    ceiling = min(cap, base * (2 ** min(attempt, 16)))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _tags(item: AccountRequest) -> dict[str, str]:
+    return {"team": item.team.slug, "environment": item.environment, "cost-center": item.team.cost_center}
+
+
+def _fail(item: AccountRequest, reason: str, message: str) -> None:
+    before = _snapshot(item)
+    item.failure_reason, item.error_message, item.finished_at = reason[:80], message, timezone.now()
+    _transition(item, "fail", f"{reason}: {message}", outcome="error")
+    item.save()
+    audit_record(actor=SYSTEM, action="account_request.fail", target=item, team=item.team, before=before,
+                 after={**_snapshot(item), "reason": reason})
+    notify(users=[item.requester, *_platform_admins()], kind="account_request.failed", team=item.team,
+           url=_url(item), subject=f"Account {item.account_name} could not be created", body=message)
+    _enqueue_dispatch()
+
+
+def _adopt_account(item: AccountRequest, account_id: str, how: str) -> None:
+    item.account_id = account_id
+    _transition(item, "created", f"Account {account_id} {how}.")
+    item.poll_attempt = 0
+    item.save()
+
+
+def _look_for_earlier_attempt(item: AccountRequest) -> bool:
+    """Before any CreateAccount: adopt an account or an attempt this request already made.
+    True when something was adopted."""
+    existing = aws.find_account_by_email(item.email)
+    if existing and existing["name"] == item.account_name:
+        _adopt_account(item, existing["id"], "already exists with this request's name and e-mail: adopted")
+        return True
+    for status in aws.find_create_statuses(item.account_name):
+        if status.get("State") in ("IN_PROGRESS", "SUCCEEDED"):
+            item.create_request_id = status["Id"]
+            item.save(update_fields=["create_request_id"])
+            _log(item, "ListCreateAccountStatus", detail=f"Found the earlier attempt {status['Id']}: following it.")
+            return True
+    return False
+
+
+def _sc_name(item: AccountRequest) -> str:
+    """A ProvisionedProductName from the account name (letters, digits, . _ - only)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", item.account_name).strip("-._") or "account"
+    return f"account-{name}"[:128]
+
+
+def _step_create_control_tower(item: AccountRequest) -> float | None:
+    if not item.record_id:
+        ou_id = aws.ou_id_for_path(item.ou_path)
+        launch = aws.account_factory_launch(ou_id or "")
+        if not ou_id or not launch["ou_value"]:
+            _fail(item, "OU_NOT_REGISTERED", f"Account Factory does not offer the OU {item.ou_path}. A platform admin "
+                                             "must register it in Control Tower, then retry.")
+            return None
+        item.create_attempts += 1
+        item.save(update_fields=["create_attempts"])
+        try:
+            # The token makes a repeated or redelivered call return the first record.
+            record_id = aws.account_factory_provision(name=_sc_name(item), token=item.provision_token, launch=launch,
+                                                      parameters={
+                "AccountName": item.account_name, "AccountEmail": item.email,
+                "SSOUserFirstName": item.sso_first_name, "SSOUserLastName": item.sso_last_name,
+                "SSOUserEmail": item.sso_email, "ManagedOrganizationalUnit": launch["ou_value"]})
+        except aws.ClientError as error:
+            if aws.error_code(error) == "ResourceInUseException":
+                item.poll_attempt += 1
+                item.save(update_fields=["poll_attempt"])
+                _log(item, "ProvisionProduct", "retry", "Account Factory is busy with 5 accounts; trying again shortly.")
+                return backoff_seconds(item.poll_attempt)
+            raise
+        item.record_id = record_id
+        item.save(update_fields=["record_id"])
+        _log(item, "ProvisionProduct", detail=f"Account Factory started record {record_id}.")
+        return backoff_seconds(0)
+    record = aws.account_factory_record(item.record_id)
+    if record["status"] in ("CREATED", "IN_PROGRESS"):
+        item.poll_attempt += 1
+        item.save(update_fields=["poll_attempt"])
+        _log(item, "DescribeRecord", "waiting", "Control Tower is still creating the account.")
+        return backoff_seconds(item.poll_attempt)
+    if record["status"] == "SUCCEEDED" and record["outputs"].get("AccountId"):
+        _adopt_account(item, record["outputs"]["AccountId"], "created by Control Tower Account Factory")
+        return 0.0
+    errors = "; ".join(record["errors"]) or record["status"]
+    reason = next((code for code in FAILURE_HELP if code in errors), "ACCOUNT_FACTORY_FAILED")
+    _fail(item, reason, FAILURE_HELP.get(reason, f"Account Factory failed: {errors}. A platform admin should check "
+                                                 "Control Tower, then retry."))
+    return None
+
+
+def _step_create(item: AccountRequest) -> float | None:
+    if item.vending_path == "control_tower":
+        return _step_create_control_tower(item)
+    if not item.create_request_id:
+        if _look_for_earlier_attempt(item):
+            return 0.0
+        item.create_attempts += 1
+        item.save(update_fields=["create_attempts"])
+        try:
+            status = aws.create_account(name=item.account_name, email=item.email, tags=_tags(item))
+        except aws.ClientError as error:
+            if aws.error_reason(error) == "ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED":
+                item.poll_attempt += 1
+                item.save(update_fields=["poll_attempt"])
+                _log(item, "CreateAccount", "retry", "AWS is creating 5 accounts already; trying again shortly.")
+                return backoff_seconds(item.poll_attempt)
+            raise
+        item.create_request_id = status["Id"]
+        item.save(update_fields=["create_request_id"])
+        _log(item, "CreateAccount", detail=f"AWS accepted the request ({status['Id']}).")
+        return backoff_seconds(0)
+    status = aws.create_account_status(item.create_request_id)
+    state = status.get("State")
+    if state == "IN_PROGRESS":
+        item.poll_attempt += 1
+        if item.poll_attempt > int(_setting("ACCOUNT_MAX_POLLS", 200)):
+            _fail(item, "TIMEOUT", "AWS did not finish creating the account in time. A platform admin should "
+                                   "check AWS Organizations, then retry (the portal will find the account).")
+            return None
+        item.save(update_fields=["poll_attempt"])
+        _log(item, "DescribeCreateAccountStatus", "waiting", "AWS is still creating the account.")
+        return backoff_seconds(item.poll_attempt)
+    if state == "SUCCEEDED":
+        _adopt_account(item, status["AccountId"], "created")
+        return 0.0
+    reason = status.get("FailureReason", "INTERNAL_FAILURE")
+    if reason in ("EMAIL_ALREADY_EXISTS", "CONCURRENT_ACCOUNT_MODIFICATION"):
+        # Ours when an account (or a live attempt) carries this request's name and e-mail: an earlier
+        # attempt whose answer was lost.
+        _log(item, "DescribeCreateAccountStatus", "retry", f"{reason}: looking for this request's own earlier attempt.")
+        item.create_request_id = ""
+        item.save(update_fields=["create_request_id"])
+        if _look_for_earlier_attempt(item):
+            return 0.0
+    _fail(item, reason, FAILURE_HELP.get(reason, f"AWS could not create the account ({reason}). "
+                                                  "A platform admin should check AWS Organizations, then retry."))
+    return None
+
+
+def _step_move(item: AccountRequest) -> float | None:
+    destination = aws.ou_id_for_path(item.ou_path)
+    if destination is None:
+        _fail(item, "OU_NOT_FOUND", f"The OU {item.ou_path} does not exist in the organization. A platform admin "
+                                    "must create it (or fix ACCOUNT_OU_BY_ENVIRONMENT), then retry.")
+        return None
+    moved = aws.move_account(account_id=item.account_id, destination_id=destination)
+    _transition(item, "moved", f"Placed in {item.ou_path} ({destination})" + ("" if moved else ", already there"))
+    item.save()
+    return 0.0
+
+
+def _step_baseline(item: AccountRequest) -> float | None:
+    tags = _tags(item)
+    aws.tag_account(account_id=item.account_id, tags=tags)
+    _log(item, "TagResource", detail=", ".join(f"{k}={v}" for k, v in tags.items()))
+    account_link(actor=SYSTEM, account_id=item.account_id, name=item.account_name, environment=item.environment,
+                 team=item.team, ou_path=item.ou_path, email=item.email)
+    before = _snapshot(item)
+    _transition(item, "finish", f"Account {item.account_id} is ready and in the inventory.")
+    item.finished_at = timezone.now()
+    item.save()
+    audit_record(actor=SYSTEM, action="account_request.ready", target=item, team=item.team, before=before,
+                 after=_snapshot(item))
+    notify(users=[item.requester], kind="account_request.ready", team=item.team, url=_url(item),
+           subject=f"Your account {item.account_name} ({item.account_id}) is ready")
+    _enqueue_dispatch()
+    return None
+
+
+_HANDLERS = {S.CREATING: _step_create, S.MOVING_TO_OU: _step_move, S.BASELINING: _step_baseline}
+
+
+def account_request_step(*, request_id: int, attempt: int = 0) -> float | None:
+    """Advance an in-flight request as far as AWS allows now; returns the seconds until the next
+    poll (and schedules it) or None when nothing is left to do. A repeat or a redelivery is a
+    no-op for finished steps: the row is locked and its state says what is done."""
+    with transaction.atomic():
+        item = AccountRequest.objects.select_for_update().filter(pk=request_id).first()
+        if item is None or item.state not in IN_FLIGHT:
+            return None
+        item = AccountRequest.objects.select_related("team", "requester").get(pk=item.pk)
+        delay = None
+        while item.state in _HANDLERS:
+            action = item.state
+            try:
+                delay = _HANDLERS[action](item)
+            except aws.AwsErrors as error:
+                code = aws.error_code(error)
+                item.poll_attempt += 1
+                if item.poll_attempt > int(_setting("ACCOUNT_STEP_MAX_RETRIES", 8)):
+                    _fail(item, code or "AWS_ERROR", f"AWS kept answering {code or error} while "
+                          f"{item.get_state_display().lower()}. A platform admin can retry once AWS answers again.")
+                    return None
+                item.save(update_fields=["poll_attempt"])
+                _log(item, item.get_state_display(), "retry", f"AWS answered {code or error}; trying again.")
+                delay = backoff_seconds(item.poll_attempt)
+            if delay is None or delay > 0:
+                break
+        if delay is not None:
+            _schedule_step(item.pk, delay, attempt + 1)
+        return delay
+
+
+# --- brownfield import ----------------------------------------------------------------------------
+def account_import(*, actor, account_id: str, name: str, email: str, ou_path: str, team: Team,
+                   environment: str) -> AwsAccount:
+    """Add an existing organization account to the inventory with its owning team (platform admins).
+    Side effects: the AwsAccount row and its audit event (portal.services.account_link). Idempotent."""
+    require(actor, "import", AccountRequest)
+    from portal.models import Environment
+    if environment not in Environment.values:
+        raise DomainError("Choose a known environment.", code="validation_error",
+                          fields={"environment": [f"One of {', '.join(Environment.values)}."]})
+    return account_link(actor=actor, account_id=account_id, name=name, environment=environment, team=team,
+                        ou_path=ou_path, email=email)
+
+
+# --- sandbox leases -------------------------------------------------------------------------------
+def account_lease_check(*, actor=SYSTEM) -> dict:
+    """Remind sandbox account owners ACCOUNT_LEASE_REMINDER_DAYS before the lease ends; when it has
+    ended, ask for the account's closure (platform admins approve it). Side effects: notifications, an
+    audit event per ended lease, the reminder timestamps. A repeat notifies nobody twice."""
+    from datetime import timedelta
+    today = timezone.localdate()
+    soon = today + timedelta(days=int(_setting("ACCOUNT_LEASE_REMINDER_DAYS", 7)))
+    ready = AccountRequest.objects.filter(environment="sandbox", state=S.READY, lease_end__isnull=False)
+    counts = {"reminded": 0, "expired": 0}
+    with transaction.atomic():
+        for item in ready.filter(lease_end__lte=soon, lease_end__gte=today, lease_reminded_at__isnull=True) \
+                .select_for_update().select_related("team", "requester"):
+            item.lease_reminded_at = timezone.now()
+            item.save(update_fields=["lease_reminded_at"])
+            _log(item, "lease_reminder", detail=f"The lease ends on {item.lease_end}.")
+            notify(users=[item.requester], kind="account_request.lease_ending", team=item.team, url=_url(item),
+                   subject=f"Sandbox account {item.account_name} lease ends on {item.lease_end}",
+                   body="Save what you need; the account will be closed when the lease ends.")
+            counts["reminded"] += 1
+        for item in ready.filter(lease_end__lt=today, lease_expired_at__isnull=True) \
+                .select_for_update().select_related("team", "requester"):
+            item.lease_expired_at = timezone.now()
+            item.save(update_fields=["lease_expired_at"])
+            _log(item, "lease_expired", detail=f"The lease ended on {item.lease_end}: the account should be closed.")
+            audit_record(actor=actor, action="account_request.lease_expired", target=item, team=item.team,
+                         after={"account_id": item.account_id, "lease_end": str(item.lease_end)})
+            notify(users=[item.requester], kind="account_request.lease_expired", team=item.team,
+                   url=_url(item), subject=f"Sandbox account {item.account_name} ({item.account_id}): lease ended",
+                   body="A closure request was sent to the platform admins.")
+            account_close_request(actor=SYSTEM, request=item, reason=f"The sandbox lease ended on {item.lease_end}.")
+            counts["expired"] += 1
+    return counts
+
+
+def account_move(*, actor, account_id: str, ou_path: str) -> AwsAccount:
+    """Move an inventory account to another OU (platform admins): MoveAccount, then the inventory
+    row's OU path (audited by account_link). Moving to the OU it is in changes nothing."""
+    require(actor, "import", AccountRequest)
+    account = AwsAccount.objects.filter(account_id=account_id).first()
+    if account is None:
+        raise DomainError("That account is not in the inventory; import it first.", code="validation_error",
+                          fields={"account_id": ["Not in the inventory."]})
+    destination = aws.ou_id_for_path(ou_path.strip("/"))
+    if not ou_path.strip("/") or destination is None:
+        raise DomainError(f"There is no OU {ou_path!r} in the organization.", code="validation_error",
+                          fields={"ou_path": ["Choose an existing OU, e.g. Workloads/NonProd."]})
+    aws.move_account(account_id=account_id, destination_id=destination)
+    return account_link(actor=actor, account_id=account.account_id, name=account.name,
+                        environment=account.environment, team=account.team, ou_path=ou_path.strip("/"),
+                        email=account.email, status=account.status)
