@@ -116,7 +116,7 @@ class ModelGroupViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
 class ModelVersionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Model versions with their chain position. Filters: ?team=&stage=&approval_status=&deployed=
-    test|prod&q=<name prefix>&registry=chain|central|all. Actions take {"comment": "..."}; an action
+    test|prod&card=approved|none&q=<name prefix>&registry=chain|central|all. Actions take {"comment": "..."}; an action
     the version's stage does not allow answers 409 invalid_transition."""
     queryset = ModelVersion.objects.all()
     serializer_class = ModelVersionSerializer
@@ -131,6 +131,7 @@ class ModelVersionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
             return selectors.version_list_for_user(
                 self.request.user, team=params.get("team", ""), stage=params.get("stage", ""),
                 approval_status=params.get("approval_status", ""), deployed=params.get("deployed", ""),
+                card=params.get("card", ""),
                 q=params.get("q", ""), registry=params.get("registry", "chain"))
         return selectors.version_list_for_user(self.request.user, registry="all").prefetch_related(
             "decisions", "deployments")

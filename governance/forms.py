@@ -29,6 +29,9 @@ class VersionFilterForm(forms.Form):
                                         choices=[("", "Any status"), *ApprovalStatus.choices])
     deployed = forms.ChoiceField(required=False, label="Deployed to",
                                  choices=[("", "Anywhere or nowhere"), ("test", "Test"), ("prod", "Production")])
+    card = forms.ChoiceField(required=False, label="Model card",
+                             choices=[("", "With or without a card"), ("approved", "Approved card"),
+                                      ("none", "No approved card")])
 
     def __init__(self, *args, teams=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -56,13 +56,26 @@ def model_card_status(version: ModelVersion, approved_ids: set[int] | None = Non
     return "missing" if model_card_required(version) else "not required"
 
 
+CARD_FILTERS = ("approved", "none")   # ?card= on the model dashboard and /api/v1/model-versions/
+
+
+def _approved_card_exists():
+    """An Approved card documents the version or the dev version it was promoted from
+    (index model_cards(model_version, status))."""
+    from governance.cards.models import CardStatus, ModelCard
+
+    approved = ModelCard.objects.filter(status=CardStatus.APPROVED)
+    return Q(Exists(approved.filter(model_version_id=OuterRef("pk")))) | Q(
+        Exists(approved.filter(model_version_id=OuterRef("promoted_from_id"))))
+
+
 # -- scoping helpers ---------------------------------------------------------------------------
 def _base_versions() -> QuerySet:
     return ModelVersion.objects.select_related("group", "team", "registered_by", "group__account")
 
 
 def version_list_for_user(user, *, team: str = "", stage: str = "", approval_status: str = "",
-                          deployed: str = "", q: str = "", registry: str = "chain") -> QuerySet:
+                          deployed: str = "", card: str = "", q: str = "", registry: str = "chain") -> QuerySet:
     """Versions the user may see, filtered. ``registry``: "chain" (the versions with a promotion
     chain: dev versions and central ones registered there directly), "central" (central copies
     included) or "all". Every filter is backed by an index."""
@@ -79,6 +92,8 @@ def version_list_for_user(user, *, team: str = "", stage: str = "", approval_sta
         queryset = queryset.filter(approval_status=approval_status)
     if deployed in DEPLOYED_STAGES:
         queryset = queryset.filter(stage__in=DEPLOYED_STAGES[deployed])
+    if card in CARD_FILTERS:
+        queryset = queryset.filter(_approved_card_exists() if card == "approved" else ~_approved_card_exists())
     if q:
         queryset = queryset.filter(group__name__startswith=q.strip())
     return queryset.order_by("-created_at", "-id")

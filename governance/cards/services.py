@@ -25,6 +25,10 @@ from portal.permissions import SYSTEM, require
 
 EXPORT_BUCKET = "ml-portal-model-card-exports-{account}"
 SHARE_PLAN = {"dev": SharePermission.EDITABLE, "test": SharePermission.EDITABLE, "prod": SharePermission.READ_ONLY}
+# As a card progresses it reaches more of the team's accounts (the model-card sharing pattern):
+# its author works on a Draft from dev, testers review it from test, prod reads the approved card.
+SHARED_WITH_AT = {CardStatus.DRAFT: ("dev",), CardStatus.PENDING_REVIEW: ("dev", "test"),
+                  CardStatus.APPROVED: ("dev", "test", "prod")}
 
 
 def central_account_id() -> str:
@@ -61,7 +65,8 @@ def _record_latest(card: ModelCard, *, actor, comment: str = "") -> ModelCardVer
 
 def model_card_create(*, actor, team, name: str, content: dict, model_version=None) -> ModelCard:
     """Create a Draft card in the central account (CreateModelCard) and record version 1.
-    Side effects: ModelCard + ModelCardVersion rows, audit event ``model_card.create``. A repeat
+    Side effects: ModelCard + ModelCardVersion rows, audit event ``model_card.create``, a RAM share
+    with the team's dev account after commit. A repeat
     with the same name fails with a conflict (SageMaker names are unique)."""
     require(actor, "add", ModelCard, team.pk)
     if model_version is not None and model_version.team_id != team.pk:
@@ -80,6 +85,7 @@ def model_card_create(*, actor, team, name: str, content: dict, model_version=No
         version = _record_latest(card, actor=actor)
         audit_record(actor=actor, action="model_card.create", target=card, team=team,
                      after={"name": name, "version": version.version, "status": card.status})
+        _share_for_status(card)
     return card
 
 
@@ -111,8 +117,8 @@ def _approvers_for(card: ModelCard):
 
 def model_card_transition(*, actor, card: ModelCard, action: str, comment: str = "") -> ModelCard:
     """Move a card through the table in transitions.py (UpdateModelCard with the status only).
-    Side effects: a new version row, audit ``model_card.<action>``, notifications; on approval the
-    RAM shares are planned and ``model_cards.share_apply`` runs after commit. Illegal transitions
+    Side effects: a new version row, audit ``model_card.<action>``, notifications; the RAM shares
+    the new status calls for (SHARED_WITH_AT) are planned and ``model_cards.share_apply`` runs after commit. Illegal transitions
     raise InvalidTransition (HTTP 409); a repeat of a done transition is illegal, so changes nothing."""
     if action not in transitions.TRANSITIONS or action == "edit":
         raise DomainError(f"Unknown action '{action}'.")
@@ -146,24 +152,32 @@ def model_card_transition(*, actor, card: ModelCard, action: str, comment: str =
             verb = "approved" if action == "approve" else "sent back"
             notify(users=[card.created_by], kind=f"model_card.{action}", team=card.team, url=url,
                    subject=f"Model card {card.name} was {verb}", body=comment)
-        if action == "approve":
-            _plan_shares(card)
-            card_id = card.pk
-            from governance.cards.tasks import share_apply
-            transaction.on_commit(lambda: share_apply.delay(card_id))
+        _share_for_status(card)
     return card
 
 
-def _plan_shares(card: ModelCard) -> None:
-    accounts = AwsAccount.objects.filter(team_id=card.team_id, environment__in=SHARE_PLAN).order_by("account_id")
+def _share_for_status(card: ModelCard) -> None:
+    """Plan the shares the card's status calls for and apply them after commit (in the caller's
+    transaction; already active shares are left alone)."""
+    environments = SHARED_WITH_AT.get(card.status, ())
+    if environments and _plan_shares(card, environments):
+        card_id = card.pk
+        from governance.cards.tasks import share_apply
+        transaction.on_commit(lambda: share_apply.delay(card_id))
+
+
+def _plan_shares(card: ModelCard, environments) -> int:
+    """Pending share rows for the team's accounts in ``environments``; returns how many are pending."""
+    accounts = AwsAccount.objects.filter(team_id=card.team_id, environment__in=environments).order_by("account_id")
     for account in accounts:
         share, created = ModelCardShare.objects.get_or_create(
             card=card, account_id=account.account_id,
             defaults={"environment": account.environment, "permission": SHARE_PLAN[account.environment],
                       "client_token": str(uuid.uuid4())})
-        if not created and share.status in (ShareStatus.REVOKED, ShareStatus.FAILED):
+        if not created and share.status == ShareStatus.FAILED:   # a revoked share stays revoked
             ModelCardShare.objects.filter(pk=share.pk).update(status=ShareStatus.PENDING, share_arn="", last_error="",
                                                               client_token=str(uuid.uuid4()))
+    return ModelCardShare.objects.filter(card=card, status=ShareStatus.PENDING).count()
 
 
 def model_card_shares_apply(*, card_id: int) -> int:

@@ -208,3 +208,27 @@ def test_delegation_form_on_the_queue_page(world, client):
     assert response.status_code == 302
     page = client.get("/approvals/models/")
     assert b"conference" in page.content and b"End now" in page.content
+
+
+def test_card_filter_and_the_stage2_card_gate_read_approved_cards(world, api_client, settings):
+    from governance import selectors
+    from governance.cards.models import CardStatus, ModelCard
+
+    group = _many(world, 3, prefix="carded")
+    first, second, third = ModelVersion.objects.filter(group=group).order_by("version")
+    central = ModelVersion.objects.create(group=group, team=world.team, version=99, stage=Stage.IN_CENTRAL,
+                                          arn=f"{group.arn}/v/99", promoted_from=second)
+    ModelCard.objects.create(team=world.team, model_version=first, name="card-first", account_id="222222222203",
+                             status=CardStatus.APPROVED)
+    ModelCard.objects.create(team=world.team, model_version=second, name="card-second", account_id="222222222203",
+                             status=CardStatus.APPROVED)
+    ModelCard.objects.create(team=world.team, model_version=third, name="card-third", account_id="222222222203",
+                             status=CardStatus.DRAFT)
+    api_client.force_authenticate(world["approver"])
+    listed = api_client.get("/api/v1/model-versions/?card=approved&registry=all").json()
+    assert {row["version"] for row in listed["results"]} == {1, 2, 99}     # the central copy inherits its card
+    assert api_client.get("/api/v1/model-versions/?card=none&q=carded").json()["count"] == 1
+    assert selectors.model_card_approved(central) and not selectors.model_card_approved(third)
+    settings.GOVERNANCE_CARD_REQUIRED_LINES_OF_BUSINESS = "*"
+    rows = {row["version"].version: row["card_status"] for row in selectors.with_context([first, third, central])}
+    assert rows == {1: "approved", 3: "missing", 99: "approved"}

@@ -37,8 +37,10 @@ pending_kw = lambda status: (lambda w: {"pk": _card(w, status).pk})  # noqa: E73
 def _share_kw(w):
     from governance.cards.models import ModelCardShare
     card = _card(w, "Approved")
-    share = ModelCardShare.objects.create(card=card, account_id="333333333311", environment="dev",
-                                          permission="editable", status="active", share_arn="arn:share", client_token="t")
+    share, _ = ModelCardShare.objects.update_or_create(   # creating the card already planned its dev share
+        card=card, account_id="333333333311",
+        defaults={"environment": "dev", "permission": "editable", "status": "active", "share_arn": "arn:share",
+                  "client_token": "t"})
     return {"pk": card.pk, "share_pk": share.pk}
 
 

@@ -204,3 +204,22 @@ def test_export_in_progress_is_polled_then_fails_visibly(cards_world):
     services.model_card_export_give_up(export_id=export.pk, reason="SageMaker did not finish the export in time.")
     export.refresh_from_db()
     assert export.status == "failed" and "in time" in export.last_error
+
+
+def test_a_card_is_shared_further_as_it_progresses_and_revoked_shares_stay_revoked(cards_world, eager):
+    world = cards_world
+
+    def shared():
+        return {s.environment: s.status for s in ModelCardShare.objects.filter(card=card)}
+
+    with world.commits(execute=True):
+        card = make_card(world)
+    assert shared() == {"dev": ShareStatus.ACTIVE}                      # the author works on it from dev
+    services.model_card_share_revoke(actor=world["platform_admin"], share=ModelCardShare.objects.get(card=card))
+    with world.commits(execute=True):
+        services.model_card_transition(actor=world["ds"], card=card, action="submit")
+    assert shared() == {"dev": ShareStatus.REVOKED, "test": ShareStatus.ACTIVE}   # testers review it from test
+    with world.commits(execute=True):
+        services.model_card_transition(actor=world["approver"], card=card, action="approve")
+    assert shared() == {"dev": ShareStatus.REVOKED, "test": ShareStatus.ACTIVE, "prod": ShareStatus.ACTIVE}
+    assert ModelCardShare.objects.get(card=card, environment="prod").permission == "read_only"
