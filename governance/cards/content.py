@@ -164,7 +164,7 @@ def diff(before: dict, after: dict) -> list[dict]:
 def prefill_from_version(version) -> dict:
     """Initial form values from a registry version: model overview, training and evaluation metrics."""
     metrics = []
-    for name, value in (version.metrics or {}).items():
+    for name, value in sorted((version.metrics or {}).items()):   # jsonb does not keep key order
         try:
             metrics.append({"name": str(name), "value": float(Decimal(str(value)))})
         except (InvalidOperation, ValueError):
