@@ -286,7 +286,6 @@ def central_copy_run(*, version_id: int) -> str | None:
     missing), CreateModelPackage with the token, and the rows. Returns the central ARN, or None
     when there is nothing to copy (a repeat). AWS errors are recorded on the version and re-raised
     (the task retries with the same token)."""
-    from botocore.exceptions import BotoCoreError, ClientError
 
     from governance import aws
     version = central_copy_prepare(version_id=version_id)
@@ -304,7 +303,7 @@ def central_copy_run(*, version_id: int) -> str | None:
             conf.central_account_id(), version.group.name, source, client_token=version.central_client_token,
             extra_metadata={"portal-version-id": str(version.pk), "portal-team": team.slug if team else ""})
         central_data = aws.describe_version(conf.central_account_id(), central_arn)
-    except (ClientError, BotoCoreError) as error:
+    except aws.AWS_ERRORS as error:
         version_error_record(version_id=version_id, message=f"Copy to the central registry failed: {error}; retrying.")
         raise
     central_copy_done(version_id=version_id, central_data=central_data)
@@ -320,7 +319,6 @@ def deployment_advance(*, deployment: Deployment, give_up: bool = False) -> str:
     Deployment's), then read its record. Returns "succeeded" or "failed" once settled (recorded by
     deployment_finish); raises DeploymentPending while it runs, and AWS errors (the task retries;
     with ``give_up`` an AWS error fails the deployment instead)."""
-    from botocore.exceptions import BotoCoreError, ClientError
 
     from governance import aws
     if deployment.status != DeploymentStatus.IN_PROGRESS:
@@ -343,7 +341,7 @@ def deployment_advance(*, deployment: Deployment, give_up: bool = False) -> str:
     except DomainError as error:
         deployment_finish(deployment_id=deployment.pk, succeeded=False, error=error.message)
         return "failed"
-    except (ClientError, BotoCoreError) as error:
+    except aws.AWS_ERRORS as error:
         if not give_up:
             raise
         deployment_finish(deployment_id=deployment.pk, succeeded=False, error=str(error))

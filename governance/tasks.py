@@ -4,17 +4,16 @@ import logging
 import random
 from datetime import timedelta
 
-from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
 from governance import services
+from governance.aws import AWS_ERRORS
 from governance.models import ApprovalDecision, ModelVersion, Stage
 from portal.errors import DomainError
 
 log = logging.getLogger(__name__)
-AWS_ERRORS = (ClientError, BotoCoreError)
 MAX_RETRIES = 8
 DEPLOY_POLLS = 40   # about half an hour of polling with the capped backoff; the reconciler resumes after
 

@@ -6,6 +6,19 @@ from django.contrib.auth import get_user_model
 from portal.models import ApiToken, GlobalRole, Team, TeamRole, slug_validator
 
 
+def show_domain_error(form, error) -> None:
+    """Put a service's DomainError on a bound form: on each field it names, else form-wide.
+    The form keeps everything the user typed."""
+    placed = False
+    for field, field_errors in error.fields.items():
+        if field in form.fields:
+            for message in field_errors:
+                form.add_error(field, message)
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
 class TeamForm(forms.ModelForm):
     slug = forms.CharField(max_length=40, validators=[slug_validator],
                            help_text="Lower-case letters, digits and hyphens; used as the AWS 'team' tag "

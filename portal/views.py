@@ -16,22 +16,10 @@ from django.views.decorators.http import require_POST
 
 from portal import aws, selectors, services
 from portal.errors import DomainError
-from portal.forms import AuditFilterForm, MemberForm, RoleGrantForm, TeamForm, TokenCreateForm, UserCreateForm
+from portal.forms import AuditFilterForm, show_domain_error, MemberForm, RoleGrantForm, TeamForm, TokenCreateForm, UserCreateForm
 from portal.models import AuditEvent, Membership, RoleAssignment, Team, WorkerHeartbeat
 from portal.notifications import notification_mark_read
 from portal.permissions import has_perm, is_platform_admin, require
-
-
-def _form_errors_from(form, error: DomainError) -> None:
-    """Show a service's error on the form (per field where it names one), keeping the input."""
-    placed = False
-    for field, field_errors in error.fields.items():
-        if field in form.fields:
-            for message in field_errors:
-                form.add_error(field, message)
-            placed = True
-    if not placed:
-        form.add_error(None, error.message)
 
 
 def paginate(request, queryset, per_page: int = 50):
@@ -60,7 +48,7 @@ def team_create(request):
         try:
             team = services.team_create(actor=request.user, **form.cleaned_data)
         except DomainError as error:
-            _form_errors_from(form, error)
+            show_domain_error(form, error)
         else:
             messages.success(request, f"Team {team.name} created.")
             return redirect("portal:team_detail", slug=team.slug)
@@ -85,7 +73,7 @@ def team_edit(request, slug):
         try:
             services.team_update(actor=request.user, team=team, **changes)
         except DomainError as error:
-            _form_errors_from(form, error)
+            show_domain_error(form, error)
         else:
             messages.success(request, f"Team {team.name} saved.")
             return redirect("portal:team_detail", slug=team.slug)
@@ -129,7 +117,7 @@ def user_list(request):
             try:
                 user = services.user_create(actor=request.user, **form.cleaned_data)
             except DomainError as error:
-                _form_errors_from(form, error)
+                show_domain_error(form, error)
             else:
                 messages.success(request, f"User {user.username} created. They set a password through "
                                           "'Forgot password' or sign in with SSO.")
@@ -177,7 +165,7 @@ class _Echo:
         return value
 
 
-def _csv_cell(value) -> str:
+def csv_cell(value) -> str:
     """A CSV cell a spreadsheet will not run: JSON for structures, a quote before formula starts."""
     if isinstance(value, (dict, list)):
         value = json.dumps(value, sort_keys=True)
@@ -197,7 +185,7 @@ def audit_list(request):
         def rows():
             yield writer.writerow(AUDIT_CSV_COLUMNS)
             for event in events.iterator(chunk_size=1000):
-                yield writer.writerow([_csv_cell(value) for value in (
+                yield writer.writerow([csv_cell(value) for value in (
                     event.seq, event.occurred_at.isoformat(), event.actor_label, event.action, event.target_type,
                     event.target_id, event.target_label, event.team.slug if event.team else "", event.ip_address,
                     event.request_id, event.before, event.after, event.hash)])
@@ -219,7 +207,7 @@ def token_list(request):
         try:
             _token, new_secret = services.api_token_create(actor=request.user, **form.cleaned_data)
         except DomainError as error:
-            _form_errors_from(form, error)
+            show_domain_error(form, error)
         else:
             form = TokenCreateForm()
     response = render(request, "portal/token_list.html", {

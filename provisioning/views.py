@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 
 from portal.errors import DomainError
 from portal.permissions import has_perm, require
-from portal.views import _csv_cell, _form_errors_from, paginate
+from portal.forms import show_domain_error
+from portal.views import csv_cell, paginate
 from provisioning import selectors, services
 from provisioning.forms import (
     FIXED_FIELDS, DecisionForm, PresetForm, ProductPolicyForm, RequestForm, TerminateForm, UpdateForm,
@@ -89,7 +90,7 @@ def catalog_policy(request, product_id):
                 allowed_roles=list(data["allowed_roles"]), requires_approval=data["requires_approval"],
                 hourly_price_usd=data["hourly_price_usd"], lifetime_days=data["lifetime_days"])
         except DomainError as error:
-            _form_errors_from(form, error)
+            show_domain_error(form, error)
         else:
             messages.success(request, f"Policy of {product.name} saved.")
             return redirect("provisioning:catalog_policy", product_id=product.product_id)
@@ -109,7 +110,7 @@ def preset_add(request, product_id):
         try:
             services.preset_set(actor=request.user, product=product, **preset_form.cleaned_data)
         except DomainError as error:
-            _form_errors_from(preset_form, error)
+            show_domain_error(preset_form, error)
         else:
             messages.success(request, "Preset saved.")
             return redirect("provisioning:catalog_policy", product_id=product.product_id)
@@ -205,7 +206,7 @@ def request_export(request):
     def rows():
         yield writer.writerow(CSV_COLUMNS)
         for item in requests.iterator(chunk_size=500):
-            yield writer.writerow([_csv_cell(value) for value in (
+            yield writer.writerow([csv_cell(value) for value in (
                 item.pk, item.created_at.isoformat(), item.state, item.team.slug, item.requester.get_username(),
                 item.product.name, item.version.name, item.account.account_id, item.name, item.project,
                 item.estimated_monthly_usd, item.provisioned_product_id, item.error_message)])

@@ -14,19 +14,9 @@ from governance.models import ModelVersion
 from portal.errors import DomainError
 from portal.models import Team
 from portal.permissions import has_perm, require, scope
+from portal.forms import show_domain_error
 
 ACTIONS = {"submit", "approve", "send_back", "archive"}
-
-
-def _form_errors_from(form, error: DomainError) -> None:
-    placed = False
-    for field, field_errors in error.fields.items():
-        if field in form.fields:
-            for message in field_errors:
-                form.add_error(field, message)
-            placed = True
-    if not placed:
-        form.add_error(None, error.message)
 
 
 @login_required
@@ -70,7 +60,7 @@ def card_create(request):
                                               name=form.cleaned_data["name"], content=form.content(),
                                               model_version=form.cleaned_data["model_version"])
         except DomainError as error:
-            _form_errors_from(form, error)
+            show_domain_error(form, error)
         else:
             messages.success(request, f"Model card {card.name} created as a draft (version {card.current_version}).")
             return redirect("model_cards:card_detail", pk=card.pk)
@@ -107,7 +97,7 @@ def card_edit(request, pk):
         try:
             version = services.model_card_save(actor=request.user, card=card, content=form.content(base=card.content))
         except DomainError as error:
-            _form_errors_from(form, error)
+            show_domain_error(form, error)
         else:
             messages.success(request, f"Saved as version {version.version}.")
             return redirect("model_cards:card_detail", pk=card.pk)

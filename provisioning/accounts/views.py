@@ -8,7 +8,8 @@ from django.views.decorators.http import require_POST
 
 from portal.errors import DomainError
 from portal.permissions import has_perm, is_platform_admin, require
-from portal.views import _form_errors_from, paginate
+from portal.forms import show_domain_error
+from portal.views import paginate
 from provisioning.accounts import selectors, services
 from provisioning.accounts.aws import AwsErrors
 from provisioning.accounts.forms import AccountRequestForm, DecisionForm, ImportForm
@@ -46,7 +47,7 @@ def request_create(request):
                 monthly_budget_usd=data["monthly_budget_usd"], lease_end=data["lease_end"],
                 ou_path=data.get("ou_path") or "")
         except DomainError as error:
-            _form_errors_from(form, error)
+            show_domain_error(form, error)
         else:
             messages.success(request, f"Account request {item.account_name} sent to the platform admins for approval.")
             return redirect("account_vending:request_detail", pk=item.pk)
@@ -150,7 +151,7 @@ def account_import(request):
                                         email=chosen["email"], ou_path=chosen["ou_path"], team=data["team"],
                                         environment=data["environment"])
             except DomainError as error:
-                _form_errors_from(form, error)
+                show_domain_error(form, error)
             else:
                 messages.success(request, f"{chosen['name']} ({chosen['id']}) is now in the inventory.")
                 return redirect("account_vending:account_import")
