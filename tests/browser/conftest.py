@@ -57,3 +57,25 @@ def screenshot(page):
         page.screenshot(path=str(path), full_page=True)
         return path
     return take
+
+
+def sign_in(page, base_url: str, username: str, password: str) -> None:
+    """Sign in through the real form (after forgetting any earlier session) and land on the home page."""
+    page.context.clear_cookies()
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}/")
+
+
+@pytest.fixture
+def eager_tasks(settings):
+    """Run Celery tasks inline (the live server has no worker), and put the setting back after."""
+    from portal.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before

@@ -8,6 +8,8 @@ from django.core.management import call_command
 from portal.demo import DEMO_PASSWORD
 from provisioning.accounts.models import AccountRequest
 
+from tests.browser.conftest import sign_in
+
 pytestmark = pytest.mark.browser
 
 
@@ -19,11 +21,7 @@ def demo_org(transactional_db, aws_endpoint, settings):
 
 
 def _sign_in(page, base, username):
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username or email").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
+    sign_in(page, base, username, DEMO_PASSWORD)
 
 
 def _sign_out(page):

@@ -8,27 +8,19 @@ from governance.models import ModelGroup, ModelVersion
 from tests.governance.conftest import link_accounts, new_group_name, register_version
 from tests.model_cards.pdftext import pdf_contains
 
+from tests.browser.conftest import sign_in as browser_sign_in
+
 pytestmark = pytest.mark.browser
 PASSWORD = "pw-for-tests-123"
 
 
 @pytest.fixture
-def journey(transactional_db, world, aws_endpoint, settings):
-    from portal.celery import app
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield link_accounts(world)
-    app.conf.task_always_eager = before
+def journey(transactional_db, world, aws_endpoint, eager_tasks):
+    return link_accounts(world)
 
 
 def sign_in(page, live_server, username):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username or email").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    browser_sign_in(page, live_server.url, username, PASSWORD)
 
 
 def test_author_submits_approver_approves_pdf_and_lineage(journey, live_server, page, screenshot):

@@ -10,18 +10,15 @@ from django.core.management import call_command
 
 from portal.demo import DEMO_PASSWORD
 
+from tests.browser.conftest import sign_in
+
 pytestmark = pytest.mark.browser
 NETWORK = {"VpcId": "vpc-0a1b2c3d", "SubnetIds": "subnet-0a1b2c3d,subnet-1a2b3c4d", "SecurityGroupIds": "sg-0a1b2c3d"}
 
 
 @pytest.fixture
-def journey(transactional_db, aws_endpoint, settings):
-    from portal.celery import app
-
+def journey(transactional_db, aws_endpoint, settings, eager_tasks):
     settings.SHOW_DEMO_PASSWORDS = True
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
     engine = aws_endpoint.engine
     durations = engine.config.as_dict()
     engine.config.update({"provision_seconds": 1, "domain_seconds": 1})
@@ -29,16 +26,10 @@ def journey(transactional_db, aws_endpoint, settings):
     yield engine
     engine.config.update({"provision_seconds": durations["provision_seconds"],
                           "domain_seconds": durations["domain_seconds"]})
-    app.conf.task_always_eager, app.conf.task_eager_propagates = before
 
 
 def _sign_in(page, live_server, username):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username or email").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server.url, username, DEMO_PASSWORD)
 
 
 def test_lead_requests_a_domain_admin_approves_lead_sees_outputs_and_terminates(journey, live_server, page,

@@ -4,6 +4,8 @@ from django.core.management import call_command
 
 from portal.demo import DEMO_PASSWORD
 
+from tests.browser.conftest import sign_in
+
 pytestmark = pytest.mark.browser
 
 EXPECTED = {
@@ -45,11 +47,7 @@ def test_each_role_signs_in_and_sees_its_navigation_and_home(demo_org, live_serv
 
 
 def test_the_api_documentation_renders_under_the_csp(demo_org, live_server, page, screenshot):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username or email").fill("fraud-detection-lead")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server.url, "fraud-detection-lead", DEMO_PASSWORD)
     page.goto(f"{live_server.url}/api/docs/")
     page.get_by_text("/api/v1/teams/").first.wait_for()
     assert "ML Platform Portal API" in page.locator("body").inner_text()
