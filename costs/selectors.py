@@ -13,6 +13,7 @@ from django.http import Http404
 from costs.models import (UNALLOCATED, CostAnomaly, CostDaily, CostForecast, CostMonthly, CostSyncRun, CostTagDaily,
                           CostTeamDay, Metric)
 from costs.services import month_start, next_month, today
+from portal.budgets import BudgetExcess
 from portal.models import GlobalRole, RoleAssignment, Team
 from portal.permissions import SYSTEM, global_roles, has_perm, team_roles
 
@@ -404,14 +405,19 @@ def budget_headroom(team: Team, *, as_of: date | None = None) -> dict:
     return {"budget": budget, "forecast": forecast, "left": (budget - forecast) if budget else None}
 
 
-def estimate_exceeds_budget(team: Team, monthly_estimate_usd: Decimal, *, as_of: date | None = None) -> bool:
-    """Would adding ``monthly_estimate_usd`` (prorated to the rest of the month) exceed what is left?"""
+def budget_excess(team: Team, monthly_estimate_usd: Decimal, *, as_of: date | None = None) -> BudgetExcess | None:
+    """How ``monthly_estimate_usd``, prorated to the rest of the month, overruns what is left of the
+    team's budget after the month-end forecast; None when it fits or the team has no budget.
+    Registered as the portal's budget provider (``portal.budgets``) for request forms."""
     headroom = budget_headroom(team, as_of=as_of)
     if headroom["left"] is None or monthly_estimate_usd <= 0:
-        return False
+        return None
     periods = Periods(as_of or today())
     days_in_month = (next_month(periods.as_of) - month_start(periods.as_of)).days
-    return monthly_estimate_usd * periods.days_left / days_in_month > headroom["left"]
+    added = (monthly_estimate_usd * periods.days_left / days_in_month).quantize(Decimal("0.01"))
+    if added <= headroom["left"]:
+        return None
+    return BudgetExcess(budget=headroom["budget"], left=headroom["left"].quantize(Decimal("0.01")), added=added)
 
 
 def sync_runs():

@@ -71,9 +71,9 @@ class ProvisioningRequestSerializer(serializers.ModelSerializer):
         model = ProvisioningRequest
         fields = ["id", "team", "requester", "product", "product_name", "version", "account", "name", "project",
                   "parameters", "state", "state_label", "operation", "provision_token", "record_id",
-                  "provisioned_product_id", "outputs", "error_message", "estimated_monthly_usd", "decided_by",
-                  "decided_at", "decision_comment", "created_at", "submitted_at", "state_changed_at", "finished_at",
-                  "expires_at"]
+                  "provisioned_product_id", "outputs", "error_message", "estimated_monthly_usd", "approval_reason",
+                  "over_budget", "decided_by", "decided_at", "decision_comment", "created_at", "submitted_at",
+                  "state_changed_at", "finished_at", "expires_at"]
 
 
 class ProvisioningRequestCreateSerializer(serializers.Serializer):

@@ -189,6 +189,8 @@ class ProvisioningRequest(models.Model):
     outputs = models.JSONField(default=list, blank=True, help_text="[{OutputKey, OutputValue, Description}]")
     error_message = models.TextField(blank=True)
     estimated_monthly_usd = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    approval_reason = models.TextField(blank=True, help_text="Why the request waits for approval (empty: it did not)")
+    over_budget = models.BooleanField(default=False, help_text="At submission the estimate overran the team's budget")
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)

@@ -124,15 +124,12 @@ def resolve_values(parameters: list[dict], presets: dict, given: dict) -> tuple[
     return values, secrets, problems
 
 
-def check_guardrails(*, product, team, account, values: dict, estimate: Decimal) -> dict:
-    """Platform guardrails beyond the template's own constraints: {field: reason}."""
+def check_guardrails(*, account, values: dict) -> dict:
+    """Platform guardrails beyond the template's own constraints: {field: reason}. (Cost is not a
+    guardrail: an estimate over the team's budget sends the request to approval instead.)"""
     problems = {}
     if account.environment == "prod" and values.get("NetworkIsolation", "YES") != "YES":
         problems["NetworkIsolation"] = "Network isolation must be YES in production accounts."
     if account.environment == "prod" and values.get("AppNetworkAccessType") == "PublicInternetOnly":
         problems["AppNetworkAccessType"] = "Production domains must be VpcOnly."
-    budget = team.monthly_budget_usd or Decimal("0")
-    if budget > 0 and estimate > budget:
-        problems["__all__"] = (f"The estimated monthly cost (${estimate}) is more than the team's monthly budget "
-                               f"(${budget}); ask a platform admin to raise the budget.")
     return problems

@@ -22,8 +22,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from portal.audit import audit_record
+from portal.budgets import budget_excess
 from portal.errors import DomainError, InvalidTransition
-from portal.models import AwsAccount, GlobalRole, Membership, RoleAssignment, TeamRole
+from portal.models import AwsAccount, GlobalRole, Membership, RoleAssignment, Team, TeamRole
 from portal.notifications import notify
 from portal.permissions import SYSTEM, has_perm, is_platform_admin, require, team_roles
 from provisioning import aws
@@ -303,7 +304,7 @@ def request_validate(*, actor, product: CatalogProduct, account: AwsAccount, ver
     values, secrets, parameter_problems = resolve_values(version.parameters, presets, parameters)
     problems.update(parameter_problems)
     estimate = (product.hourly_price_usd * HOURS_PER_MONTH).quantize(Decimal("0.01"))
-    problems.update(check_guardrails(product=product, team=team, account=account, values=values, estimate=estimate))
+    problems.update(check_guardrails(account=account, values=values))
     if problems:
         general = problems.pop("__all__", None)
         message = general or "Some fields need attention: " + "; ".join(f"{k}: {v}" for k, v in problems.items())
@@ -312,6 +313,13 @@ def request_validate(*, actor, product: CatalogProduct, account: AwsAccount, ver
             fields["__all__"] = [general]
         raise DomainError(message, code="validation_error", fields=fields)
     return {"version": version, "values": values, "secrets": secrets, "estimate": estimate}
+
+
+def budget_warning(team: Team, estimate: Decimal) -> str:
+    """A sentence when ``estimate`` would overrun what is left of the team's budget this month
+    (read from local cost data), else "". Such requests wait for approval."""
+    excess = budget_excess(team, estimate)
+    return excess.sentence(team.name) if excess else ""
 
 
 def request_create(*, actor, product: CatalogProduct, account: AwsAccount, name: str, parameters: dict,
@@ -336,16 +344,22 @@ def request_create(*, actor, product: CatalogProduct, account: AwsAccount, name:
 
 
 def _submit(request: ProvisioningRequest, actor) -> None:
-    _transition(request, "submit", actor=actor, submitted_at=timezone.now())
+    # Judged at submission against the budget as stored now (the caller's team object may be older).
+    warning = budget_warning(Team.objects.get(pk=request.team_id), request.estimated_monthly_usd)
+    reasons = (["The product's policy requires approval."] if request.product.requires_approval else []) + [warning]
+    _transition(request, "submit", actor=actor, submitted_at=timezone.now(), over_budget=bool(warning),
+                approval_reason=" ".join(reason for reason in reasons if reason))
     _notify_requester(request, "request.submitted", f"Request submitted: {request.name}",
                       f"{request.product.name} in {request.account.name}.")
-    if request.product.requires_approval:
-        _transition(request, "require_approval", actor=SYSTEM)
+    if request.approval_reason:
+        _transition(request, "require_approval", actor=SYSTEM, detail=request.approval_reason)
         notify(users=_approvers(request), kind="approval.needed", subject=f"Approval needed: {request.name}",
                body=f"{request.requester.get_username()} asks for {request.product.name} in {request.account.name} "
-                    f"(estimated ${request.estimated_monthly_usd}/month).", url=_url(request), team=request.team)
+                    f"(estimated ${request.estimated_monthly_usd}/month). {request.approval_reason}",
+               url=_url(request), team=request.team)
     else:
-        _transition(request, "auto_approve", actor=SYSTEM, detail="the product needs no approval")
+        _transition(request, "auto_approve", actor=SYSTEM,
+                    detail="the product needs no approval and the estimate fits the team's budget")
         _on_commit_execute(request.pk)
 
 
@@ -437,9 +451,7 @@ def request_update(*, actor, request: ProvisioningRequest, parameters: dict,
     presets = presets_for(request.product, request.team, request.account.environment)
     merged = {**request.parameters, **{k: v for k, v in parameters.items() if v not in (None, "")}}
     values, secrets, problems = resolve_values(version.parameters, presets, merged)
-    problems.update(check_guardrails(product=request.product, team=request.team, account=request.account,
-                                     values=values, estimate=request.estimated_monthly_usd))
-    problems.pop("__all__", None)
+    problems.update(check_guardrails(account=request.account, values=values))
     if problems:
         raise DomainError("Some fields need attention: " + "; ".join(f"{k}: {v}" for k, v in problems.items()),
                           code="validation_error", fields={k: [v] for k, v in problems.items()})

@@ -165,7 +165,8 @@ def request_create(request, product_id):
             return redirect("provisioning:request_detail", pk=created.pk)
     return render(request, "provisioning/request_form.html", {
         "product": product, "account": account, "form": form, "version": version,
-        "hidden_parameters": form.hidden_parameters, "estimate": product.monthly_estimate_usd},
+        "hidden_parameters": form.hidden_parameters, "estimate": product.monthly_estimate_usd,
+        "budget_warning": services.budget_warning(account.team, product.monthly_estimate_usd)},
         status=400 if request.method == "POST" and form.errors else 200)
 
 

@@ -188,12 +188,18 @@ def test_recently_provisioned_products_show_as_a_marked_estimate(synced, cost_wo
 
 
 def test_budget_headroom_for_request_forms(synced, cost_world):
+    from portal import budgets
+
     team = cost_world.team                       # budget 25,000
     headroom = selectors.budget_headroom(team)
     assert headroom["budget"] == Decimal("25000.00")
     assert headroom["left"] == headroom["budget"] - headroom["forecast"]
-    assert selectors.estimate_exceeds_budget(team, Decimal("10000000"))
-    assert not selectors.estimate_exceeds_budget(team, Decimal("0"))
+    excess = budgets.budget_excess(team, Decimal("10000000"))     # through the provider the costs app registers
+    assert excess is not None and excess.left == headroom["left"].quantize(Decimal("0.01"))
+    assert Decimal("0") < excess.added <= Decimal("10000000")
+    assert "Fraud Detection" in excess.sentence(team.name) and "must approve" in excess.sentence(team.name)
+    assert budgets.budget_excess(team, Decimal("0")) is None
+    assert budgets.budget_excess(team, Decimal("1")) is None
     assert selectors.budget_headroom(cost_world.other_team)["left"] is not None
     team.monthly_budget_usd = 0
-    assert selectors.budget_headroom(team)["left"] is None and not selectors.estimate_exceeds_budget(team, Decimal("1e9"))
+    assert selectors.budget_headroom(team)["left"] is None and budgets.budget_excess(team, Decimal("1e9")) is None

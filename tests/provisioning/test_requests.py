@@ -101,6 +101,39 @@ def test_approval_rules(make_request, catalog):
         services.request_approve(actor=world["lead"], request=request)
 
 
+def test_an_estimate_over_the_budget_left_is_warned_and_routed_to_approval(make_request, catalog, client):
+    """The product needs no approval; it fits a large budget (approved at once) but not a small one:
+    the form warns, the request waits for a lead or admin, and the reason is on the page and in the API."""
+    from costs.services import budget_set
+    from provisioning.models import CatalogProduct
+
+    world, domain = catalog["world"], catalog["domain"]
+    CatalogProduct.objects.filter(pk=domain.pk).update(requires_approval=False)     # $365/month
+    domain.refresh_from_db()
+    fits = make_request(world["ds"])
+    assert fits.state == S.APPROVED and not fits.over_budget and fits.approval_reason == ""
+
+    budget_set(actor=world["platform_admin"], team=world.team, monthly_budget_usd="10")
+    client.force_login(world["ds"])
+    form = client.get(reverse("provisioning:request_create", args=[domain.product_id]), {"account": "333333333311"})
+    warning = form.content.decode()
+    assert 'data-testid="budget-warning"' in warning and "$10.00 monthly budget" in warning
+
+    over = make_request(world["ds"])
+    assert over.state == S.PENDING_APPROVAL and over.over_budget
+    assert "$10.00 monthly budget" in over.approval_reason and "policy" not in over.approval_reason
+    needed = Notification.objects.filter(kind="approval.needed", subject__endswith=over.name)
+    assert {n.user.username for n in needed} == {"lead", "platform-admin"}
+    assert all("monthly budget" in n.body for n in needed)
+    page = client.get(reverse("provisioning:request_detail", args=[over.pk])).content.decode()
+    assert 'data-testid="approval-reason"' in page
+    api = client.get(f"/api/v1/provisioning-requests/{over.pk}/").json()
+    assert api["over_budget"] is True and api["approval_reason"] == over.approval_reason
+    services.request_approve(actor=world["lead"], request=over)
+    over.refresh_from_db()
+    assert over.state == S.APPROVED
+
+
 def test_a_lead_cannot_approve_own_request_but_an_admin_can(make_request, catalog):
     world = catalog["world"]
     request = make_request(world["lead"])
