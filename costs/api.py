@@ -1,5 +1,5 @@
-"""Cost API: summary, by team, by service, daily, forecast and budgets (read from the local
-rollups; no request calls Cost Explorer). Executives see every team or their line of business,
+"""Cost API: summary, by team, by service, by tag, daily, forecast, usage and budgets (read from
+the local rollups; no request calls Cost Explorer or SageMaker). Executives see every team or their line of business,
 auditors and platform admins everything, team members their teams; anyone else 403; a team
 outside the caller's scope 404."""
 from datetime import timedelta
@@ -10,7 +10,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
 from costs import selectors, services
-from costs.models import Metric
+from costs.models import CostTagDaily, Metric
 from costs.services import month_start, today
 from portal.models import Team
 from portal.pagination import Pagination
@@ -159,6 +159,69 @@ class CostDailyViewSet(CostReportViewSet):
         return self.paginated(request, rows, DailyCostSerializer)
 
 
+class TagCostSerializer(serializers.Serializer):
+    team = serializers.CharField(source="team__slug", allow_null=True)
+    key = serializers.ChoiceField(choices=CostTagDaily.Key.choices)
+    value = serializers.CharField()
+    amount = serializers.DecimalField(**MONEY)
+
+
+class TagQuerySerializer(serializers.Serializer):
+    key = serializers.ChoiceField(choices=CostTagDaily.Key.choices, required=False,
+                                  help_text="Only this tag: project, model or domain (a SageMaker domain).")
+
+
+class CostByTagViewSet(CostReportViewSet):
+    """Spend per team and project, model or SageMaker domain tag in the range (tagged cost only),
+    largest first."""
+    @extend_schema(parameters=[*QUERY_PARAMETERS, OpenApiParameter("key", str, enum=CostTagDaily.Key.values)],
+                   responses=TagCostSerializer(many=True))
+    def list(self, request):
+        q = self.query(request)
+        tag = TagQuerySerializer(data=request.query_params)
+        tag.is_valid(raise_exception=True)
+        rows = selectors.cost_by_tag(request.user, metric=q["metric"], start=q["start"], end=q["end_exclusive"],
+                                     team=q["team_obj"], key=tag.validated_data.get("key", ""), scope=q["scope"])
+        return self.paginated(request, rows, TagCostSerializer)
+
+
+class InstanceTypeUsageSerializer(serializers.Serializer):
+    instance_type = serializers.CharField()
+    endpoints = serializers.IntegerField()
+    instances = serializers.IntegerField()
+
+
+class TeamUsageSerializer(serializers.Serializer):
+    team = serializers.CharField(source="slug")
+    name = serializers.CharField()
+    line_of_business = serializers.CharField()
+    active_users = serializers.IntegerField()
+    domains = serializers.IntegerField(help_text="SageMaker domains the portal provisioned, not terminated.")
+    user_profiles = serializers.IntegerField()
+    mlops_projects = serializers.IntegerField()
+    models_in_prod = serializers.IntegerField()
+    endpoints = serializers.IntegerField(help_text="SageMaker endpoints in the team's accounts (last usage sync).")
+    instances = serializers.IntegerField()
+    by_instance_type = InstanceTypeUsageSerializer(many=True)
+
+
+class UsageViewSet(viewsets.ViewSet):
+    """Per team: active users, SageMaker domains, user profiles, MLOps projects, models in
+    production and endpoints by instance type (``?team=`` narrows to one team)."""
+    permission_classes = [CostReaderPermission]
+
+    @extend_schema(parameters=[OpenApiParameter("team", str)], responses=TeamUsageSerializer(many=True))
+    def list(self, request):
+        scope = selectors.cost_scope(request.user)
+        teams = scope.teams().order_by("name")
+        if request.query_params.get("team"):
+            teams = teams.filter(pk=selectors.team_for_costs(request.user, request.query_params["team"]).pk)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(teams, request, view=self)
+        rows = selectors.usage_by_team(request.user, page, scope=scope)
+        return paginator.get_paginated_response(TeamUsageSerializer(rows, many=True).data)
+
+
 class ForecastSerializer(serializers.Serializer):
     team = serializers.CharField(source="slug")
     month_to_date = serializers.DecimalField(**MONEY)
@@ -242,5 +305,7 @@ def register_api(router) -> None:
     router.register("costs/by-team", CostByTeamViewSet, basename="cost-by-team")
     router.register("costs/by-service", CostByServiceViewSet, basename="cost-by-service")
     router.register("costs/daily", CostDailyViewSet, basename="cost-daily")
+    router.register("costs/by-tag", CostByTagViewSet, basename="cost-by-tag")
+    router.register("costs/usage", UsageViewSet, basename="cost-usage")
     router.register("costs/forecast", CostForecastViewSet, basename="cost-forecast")
     router.register("budgets", BudgetViewSet, basename="budget")

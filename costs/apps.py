@@ -14,4 +14,5 @@ class CostsConfig(AppConfig):
         budgets.register_provider(budget_excess)
         navigation.add_item("Costs", "Executive dashboard", "costs:dashboard", can_see_dashboard)
         navigation.add_item("Costs", "Team cost reports", "costs:team_index", can_see_team_costs)
+        navigation.add_item("Costs", "Usage by team", "costs:usage", can_see_team_costs)
         navigation.add_item("Costs", "Weekly digest", "costs:digest", can_subscribe_to_digest)

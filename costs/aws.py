@@ -1,7 +1,9 @@
-"""Cost Explorer calls (the only boto3 use of the costs app). Small functions, plain data out.
+"""Cost Explorer and SageMaker calls (the only boto3 use of the costs app). Small functions, plain
+data out.
 
 Cost Explorer bills every request ($0.01, each page included), so every call goes through a
-``RequestBudget`` that counts requests and refuses to exceed the sync's allowance.
+``RequestBudget`` that counts requests and refuses to exceed the sync's allowance. SageMaker is
+read for the usage report (endpoints by instance type), in each team account.
 """
 from dataclasses import dataclass
 from datetime import date
@@ -18,8 +20,10 @@ GROUPINGS = {
     "account_service": [{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}, {"Type": "DIMENSION", "Key": "SERVICE"}],
     "team_project": [{"Type": "TAG", "Key": "team"}, {"Type": "TAG", "Key": "project"}],
     "team_model": [{"Type": "TAG", "Key": "team"}, {"Type": "TAG", "Key": "model"}],
+    "team_domain": [{"Type": "TAG", "Key": "team"}, {"Type": "TAG", "Key": "domain"}],
+    "team_request": [{"Type": "TAG", "Key": "team"}, {"Type": "TAG", "Key": "portal-request"}],
 }
-TAG_GROUPINGS = ("team_project", "team_model")
+TAG_GROUPINGS = ("team_project", "team_model", "team_domain", "team_request")
 
 
 class RequestBudgetExceeded(Exception):
@@ -90,3 +94,30 @@ def cost_forecast(*, start: date, end: date, metric: str, budget: RequestBudget)
     lower = sum((Decimal(r.get("PredictionIntervalLowerBound", "0")) for r in results), Decimal(0))
     upper = sum((Decimal(r.get("PredictionIntervalUpperBound", "0")) for r in results), Decimal(0))
     return {"mean": Decimal(response["Total"]["Amount"]), "lower": lower, "upper": upper}
+
+
+def endpoint_variants(account_id: str) -> list[dict]:
+    """Every SageMaker endpoint of ``account_id`` (home region) with its production variants:
+    rows of endpoint_name, variant_name, status, instance_type ("" when serverless) and
+    instance_count. ListEndpoints pages, then DescribeEndpoint and DescribeEndpointConfig per
+    endpoint (the instance type is only in the configuration)."""
+    sagemaker = client("sagemaker", account_id)
+    rows = []
+    for page in sagemaker.get_paginator("list_endpoints").paginate():
+        for summary in page.get("Endpoints", []):
+            try:
+                endpoint = sagemaker.describe_endpoint(EndpointName=summary["EndpointName"])
+                config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "ValidationException":
+                    continue     # deleted between the list and the describe
+                raise
+            current = {v["VariantName"]: v for v in endpoint.get("ProductionVariants", [])}
+            for variant in config.get("ProductionVariants", []):
+                live = current.get(variant["VariantName"], {})
+                rows.append({"endpoint_name": endpoint["EndpointName"], "variant_name": variant["VariantName"],
+                             "status": endpoint.get("EndpointStatus", ""),
+                             "instance_type": variant.get("InstanceType", ""),
+                             "instance_count": live.get("CurrentInstanceCount",
+                                                        variant.get("InitialInstanceCount", 0)) or 0})
+    return rows

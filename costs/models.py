@@ -36,6 +36,7 @@ class CostSyncRun(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     notes = models.TextField(blank=True, help_text="What was skipped, and why (the run still succeeded).")
+    groupings = models.JSONField(default=list, blank=True, help_text="The Cost Explorer groupings read.")
     started_at = models.DateTimeField(db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -53,13 +54,16 @@ class CostFact(models.Model):
         ACCOUNT_SERVICE = "account_service", "Linked account x service"
         TEAM_PROJECT = "team_project", "Team tag x project tag"
         TEAM_MODEL = "team_model", "Team tag x model tag"
+        TEAM_DOMAIN = "team_domain", "Team tag x domain tag"
+        TEAM_REQUEST = "team_request", "Team tag x portal-request tag"
 
     day = models.DateField()
     grouping = models.CharField(max_length=20, choices=Grouping.choices)
     account_id = models.CharField(max_length=12, blank=True, help_text="Blank in the team grouping.")
     team_tag = models.CharField(max_length=128, blank=True, help_text="Blank: untagged (or the account grouping).")
     service = models.CharField(max_length=200, blank=True, help_text="Blank in the tag groupings.")
-    tag_value = models.CharField(max_length=256, blank=True, help_text="The project or model tag (tag groupings).")
+    tag_value = models.CharField(max_length=256, blank=True,
+                                 help_text="The project, model, domain or portal-request tag (tag groupings).")
     unblended = models.DecimalField(**AMOUNT)
     amortized = models.DecimalField(**AMOUNT)
     estimated = models.BooleanField(default=False)
@@ -80,7 +84,6 @@ class CostDaily(models.Model):
     service = models.CharField(max_length=200)
     unblended = models.DecimalField(**AMOUNT)
     amortized = models.DecimalField(**AMOUNT)
-    product = models.CharField(max_length=128, blank=True, help_text="Reserved: provisioned product tag.")
 
     class Meta:
         indexes = [models.Index(fields=["day"]), models.Index(fields=["team", "day"])]
@@ -111,10 +114,13 @@ class CostTeamDay(models.Model):
 
 
 class CostTagDaily(models.Model):
-    """Daily cost per team and project or model tag (what the portal tags when it provisions)."""
+    """Daily cost per team and project, model or SageMaker domain tag (what the portal tags when it
+    provisions)."""
     class Key(models.TextChoices):
         PROJECT = "project", "Project"
         MODEL = "model", "Model"
+        DOMAIN = "domain", "SageMaker domain"
+        REQUEST = "request", "Provisioned product"     # the portal-request tag: the request's id
 
     day = models.DateField()
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -124,7 +130,27 @@ class CostTagDaily(models.Model):
     amortized = models.DecimalField(**AMOUNT)
 
     class Meta:
-        indexes = [models.Index(fields=["day"]), models.Index(fields=["team", "day"])]
+        indexes = [models.Index(fields=["day"]), models.Index(fields=["team", "day"]),
+                   models.Index(fields=["key", "day"])]
+
+
+class EndpointVariant(models.Model):
+    """One production variant of a SageMaker endpoint in a team account, as the last usage sync
+    saw it (``costs.services.usage_sync``): what the usage report counts endpoints by."""
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                             help_text="The account's team when synced.")
+    account_id = models.CharField(max_length=12)
+    endpoint_name = models.CharField(max_length=63)
+    variant_name = models.CharField(max_length=63)
+    status = models.CharField(max_length=30, help_text="EndpointStatus: InService, Creating, Updating, …")
+    instance_type = models.CharField(max_length=40, help_text="Blank for a serverless variant.")
+    instance_count = models.PositiveIntegerField(default=0)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account_id", "endpoint_name", "variant_name"],
+                                               name="endpoint_variant_unique")]
+        indexes = [models.Index(fields=["team", "instance_type"])]
 
 
 class CostAnomaly(models.Model):

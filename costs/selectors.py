@@ -2,19 +2,21 @@
 rollups (CostTeamDay, CostMonthly, CostDaily narrowed by team or by a few edge days), so the
 number of queries and their cost do not grow with the raw data. Never calls Cost Explorer.
 """
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Q, Sum, Value
+from django.db.models.functions import Concat
 from django.http import Http404
 
 from costs.models import (UNALLOCATED, CostAnomaly, CostDaily, CostForecast, CostMonthly, CostSyncRun, CostTagDaily,
-                          CostTeamDay, Metric)
+                          CostTeamDay, EndpointVariant, Metric)
 from costs.services import month_start, next_month, today
 from portal.budgets import BudgetExcess
-from portal.models import GlobalRole, RoleAssignment, Team
+from portal.models import GlobalRole, Membership, RoleAssignment, Team
 from portal.permissions import SYSTEM, global_roles, has_perm, team_roles
 
 ZERO = Decimal(0)
@@ -318,16 +320,46 @@ def team_report(user, team: Team, *, metric: str = Metric.UNBLENDED, start: date
     accounts = list(CostDaily.objects.filter(_between(start, end), team=team)
                     .values("account_id", "environment").annotate(amount=Sum(metric)).order_by("-amount"))
     burn = budget_burn(team, metric=metric, periods=periods)
-    tagged = {"project": [], "model": []}
-    for entry in (CostTagDaily.objects.filter(_between(start, end), team=team).values("key", "value")
-                  .annotate(amount=Sum(metric)).order_by("-amount")[:100]):
-        tagged.setdefault(entry["key"], []).append(entry)
+    tagged = {key: [] for key in CostTagDaily.Key.values}
+    for entry in cost_by_tag(user, metric=metric, start=start, end=end, team=team, scope=scope)[:100]:
+        tagged[entry["key"]].append(entry)
     return {"team": team, "row": row, "metric": metric, "recent": recent_provisioning_estimate(team),
-            "projects": tagged["project"], "models": tagged["model"],
+            "projects": tagged["project"], "models": tagged["model"], "domains": tagged["domain"],
+            "products": _with_request_names(team, tagged["request"]),
             "daily": cost_daily(user, metric=metric, start=start, end=end, team=team, scope=scope),
             "services": cost_by_service(user, metric=metric, start=start, end=end, team=team, scope=scope),
             "accounts": accounts, "burn": burn,
             "anomalies": cost_anomalies(user, start=start, end=end, team=team, scope=scope)}
+
+
+def cost_by_tag(user, *, metric: str = Metric.UNBLENDED, start: date, end: date, team: Team | None = None,
+                key: str = "", scope: CostScope | None = None) -> list[dict]:
+    """Spend in [start, end) per team and project, model or SageMaker domain tag (``key`` narrows
+    to one), largest first; tagged cost only (one query)."""
+    scope = scope or cost_scope(user)
+    queryset = scope.filter(CostTagDaily.objects.filter(_between(start, end)))
+    if team is not None:
+        queryset = queryset.filter(team=team)
+    if key:
+        queryset = queryset.filter(key=key)
+    return list(queryset.values("team__slug", "key", "value").annotate(amount=Sum(metric))
+                .order_by("-amount", "key", "value"))
+
+
+def _with_request_names(team: Team, entries: list[dict]) -> list[dict]:
+    """Add ``request`` (the team's provisioning request the ``portal-request`` tag names, or None
+    for a value that names none) to each entry: one query, none without the provisioning app."""
+    from django.apps import apps
+
+    ids = {int(entry["value"]) for entry in entries if entry["value"].isdigit()}
+    try:
+        model = apps.get_model("provisioning", "ProvisioningRequest")
+    except LookupError:
+        ids = set()
+    found = ({request.pk: request for request in model.objects.filter(team=team, pk__in=ids).select_related("product")}
+             if ids else {})
+    return [{**entry, "request": found.get(int(entry["value"])) if entry["value"].isdigit() else None}
+            for entry in entries]
 
 
 RECENT_PROVISIONING_HOURS = 48
@@ -337,12 +369,10 @@ def recent_provisioning_estimate(team: Team, *, now=None) -> dict:
     """What the team provisioned in the last 48 hours and still runs, priced from the catalog's
     hourly prices: Cost Explorer shows such cost only after a day or so, so this is an estimate
     (one query; empty when the provisioning app is not installed)."""
-    from django.apps import apps
     from django.utils import timezone
 
-    try:
-        model = apps.get_model("provisioning", "ProvisionedProduct")
-    except LookupError:
+    model = _installed_model("provisioning", "ProvisionedProduct")
+    if model is None:
         return {"items": [], "so_far": ZERO, "daily": ZERO}
     now = now or timezone.now()
     items = []
@@ -356,6 +386,81 @@ def recent_provisioning_estimate(team: Team, *, now=None) -> dict:
                       "daily": (hourly * 24).quantize(Decimal("0.01"))})
     return {"items": items, "so_far": sum((i["so_far"] for i in items), ZERO),
             "daily": sum((i["daily"] for i in items), ZERO)}
+
+
+# --- usage ----------------------------------------------------------------------------------------
+GONE_ENDPOINT_STATUSES = ("Deleting", "Failed")
+USAGE_COUNTS = ("active_users", "domains", "user_profiles", "mlops_projects", "models_in_prod", "endpoints")
+
+
+def _installed_model(app_label: str, name: str):
+    """Another app's model, or None when that app is not installed (costs only reads it)."""
+    from django.apps import apps
+    try:
+        return apps.get_model(app_label, name)
+    except LookupError:
+        return None
+
+
+def _live_endpoints(scope: CostScope, team_ids=None):
+    queryset = scope.filter(EndpointVariant.objects.exclude(status__in=GONE_ENDPOINT_STATUSES))
+    return queryset if team_ids is None else queryset.filter(team_id__in=team_ids)
+
+
+def usage_by_team(user, teams, *, scope: CostScope | None = None) -> list[dict]:
+    """One row per team of ``teams`` (within the user's scope): active members, the SageMaker
+    domains, user profiles and MLOps projects the portal provisioned and that still run, model
+    versions in production, and endpoints by instance type (from the last usage sync). A constant
+    number of queries, whatever the number of teams."""
+    scope = scope or cost_scope(user)
+    teams = [team for team in teams if scope.sees(team.id)]
+    ids = [team.id for team in teams]
+    counts = {team_id: defaultdict(int) for team_id in ids}
+    for row in (Membership.objects.filter(team_id__in=ids, user__is_active=True).values("team")
+                .annotate(n=Count("user", distinct=True)).order_by()):
+        counts[row["team"]]["active_users"] = row["n"]
+    products = _installed_model("provisioning", "ProvisionedProduct")
+    if products is not None:   # kinds by the parameter that names what the product creates
+        kinds = {"domains": "DomainName", "user_profiles": "UserProfileName", "mlops_projects": "SageMakerProjectName"}
+        for row in (products.objects.filter(team_id__in=ids, terminated_at__isnull=True).values("team")
+                    .annotate(**{kind: Count("id", filter=Q(request__parameters__has_key=parameter))
+                                 for kind, parameter in kinds.items()}).order_by()):
+            counts[row["team"]].update({kind: row[kind] for kind in kinds})
+    versions = _installed_model("governance", "ModelVersion")
+    if versions is not None:
+        for row in (versions.objects.filter(team_id__in=ids, stage="in_prod").values("team")
+                    .annotate(n=Count("id")).order_by()):
+            counts[row["team"]]["models_in_prod"] = row["n"]
+    endpoint_key = Concat("account_id", Value("/"), "endpoint_name")
+    for row in (_live_endpoints(scope, ids).values("team").annotate(n=Count(endpoint_key, distinct=True))
+                .order_by()):
+        counts[row["team"]]["endpoints"] = row["n"]
+    by_type = defaultdict(list)
+    for row in (_live_endpoints(scope, ids).values("team", "instance_type")
+                .annotate(endpoints=Count(endpoint_key, distinct=True), instances=Sum("instance_count"))
+                .order_by("team", "-endpoints", "instance_type")):
+        by_type[row["team"]].append({"instance_type": row["instance_type"] or "serverless",
+                                     "endpoints": row["endpoints"], "instances": row["instances"] or 0})
+    rows = []
+    for team in teams:
+        count = counts[team.id]
+        rows.append({"team": team, "slug": team.slug, "name": team.name, "line_of_business": team.line_of_business,
+                     **{key: count[key] for key in USAGE_COUNTS},
+                     "instances": sum(entry["instances"] for entry in by_type[team.id]),
+                     "by_instance_type": by_type[team.id]})
+    return rows
+
+
+def usage_summary(user, *, scope: CostScope | None = None) -> dict:
+    """Endpoints by instance type over every team in scope, and when endpoints were last synced
+    (two queries)."""
+    scope = scope or cost_scope(user)
+    endpoint_key = Concat("account_id", Value("/"), "endpoint_name")
+    by_type = [{"instance_type": row["instance_type"] or "serverless", "endpoints": row["n"]}
+               for row in _live_endpoints(scope).values("instance_type")
+               .annotate(n=Count(endpoint_key, distinct=True)).order_by("-n", "instance_type")]
+    synced = scope.filter(EndpointVariant.objects.all()).aggregate(at=Max("synced_at"))["at"]
+    return {"by_instance_type": by_type, "endpoints_synced_at": synced}
 
 
 def budget_burn(team: Team, *, metric: str, periods: Periods) -> dict:

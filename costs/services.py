@@ -9,6 +9,11 @@ and linked account x service and joins them per (day, service): a team's tagged 
 in that team's accounts in proportion to their cost in that service (then in any account), and
 whatever is left in an account is its untagged cost. When tags match account ownership (what the
 portal provisions) this is exact.
+
+Request budget: team x service and account x service (with their pages) and the two forecasts are
+read on every run; the tag breakdowns (team x project, model, SageMaker domain) take the requests
+left, the one refreshed longest ago first, so a run never exceeds MAX_REQUESTS_PER_SYNC however
+many teams there are, and a breakdown skipped now is the first one read next time.
 """
 import logging
 import time
@@ -17,13 +22,14 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from costs import aws
 from costs.models import (BudgetAlert, CostAnomaly, CostDaily, CostFact, CostForecast, CostMonthly, CostSyncLock,
-                          CostSyncRun, CostTagDaily, CostTeamDay, Metric)
+                          CostSyncRun, CostTagDaily, CostTeamDay, EndpointVariant, Metric)
 from portal.audit import audit_record
 from portal.errors import DomainError
 from portal.models import AwsAccount, Membership, Team, TeamRole
@@ -86,7 +92,7 @@ def cost_sync_window(*, actor=SYSTEM, start: date | None = None, end: date | Non
                 forecasts[metric] = aws.cost_forecast(start=day, end=next_month(day), metric=metric, budget=budget)
         fetched = {"team_service": team_rows, "account_service": account_rows}
         notes = []
-        for grouping in aws.TAG_GROUPINGS:     # optional breakdowns: only with the requests left
+        for grouping in _tag_groupings_by_staleness():     # optional breakdowns: only with the requests left
             try:
                 fetched[grouping] = aws.cost_and_usage(start=start, end=end, grouping=grouping, budget=budget)
             except aws.RequestBudgetExceeded:
@@ -100,6 +106,7 @@ def cost_sync_window(*, actor=SYSTEM, start: date | None = None, end: date | Non
             budget_alerts_check(as_of=day)
             CostSyncRun.objects.filter(pk=run.pk).update(
                 status=CostSyncRun.Status.SUCCEEDED, requests_made=budget.made, rows=rows, notes=" ".join(notes),
+                groupings=list(fetched),
                 duration_ms=int((time.monotonic() - began) * 1000), finished_at=timezone.now())
     except Exception as error:  # recorded on the run (the people reading it need the reason)
         log.exception("cost sync %s..%s failed", start, end)
@@ -130,6 +137,18 @@ def cost_backfill(*, actor=SYSTEM, months: int = 13, until: date | None = None, 
         first = next_month(first)
     runs.append(cost_sync_window(actor=actor))
     return runs
+
+
+def _tag_groupings_by_staleness() -> tuple[str, ...]:
+    """The tag breakdowns, the one a successful periodic sync read longest ago (or never) first;
+    ties keep the declared order."""
+    last_read = {}
+    for position, groupings in enumerate(CostSyncRun.objects.filter(
+            kind="window", status=CostSyncRun.Status.SUCCEEDED).order_by("-started_at", "-id")
+            .values_list("groupings", flat=True)[:20]):
+        for grouping in groupings:
+            last_read.setdefault(grouping, position)
+    return tuple(sorted(aws.TAG_GROUPINGS, key=lambda g: -last_read.get(g, 10 ** 6)))
 
 
 def _lock() -> None:
@@ -178,6 +197,33 @@ def _store_forecasts(day: date, forecasts: dict) -> None:
             month=month_start(day), metric=metric,
             defaults={"start": day, "mean": value["mean"], "lower": value["lower"], "upper": value["upper"],
                       "fetched_at": now})
+
+
+# --- usage (the usage report's endpoints) ----------------------------------------------------------
+def usage_sync() -> dict:
+    """Read the SageMaker endpoints of every active team account and replace that account's
+    EndpointVariant rows (the usage report reads them; no page calls AWS). An account that cannot
+    be read keeps its previous rows and is named in the result; rows of accounts no longer
+    team-owned or active are removed. Side effects: EndpointVariant rows only. A repeat converges.
+    Returns {"accounts": read, "variants": rows written, "errors": {account id: message}}."""
+    accounts = list(AwsAccount.objects.filter(team__isnull=False, status="ACTIVE").values_list("account_id", "team_id"))
+    result = {"accounts": 0, "variants": 0, "errors": {}}
+    for account_id, team_id in accounts:
+        try:
+            rows = aws.endpoint_variants(account_id)
+        except (BotoCoreError, ClientError) as error:
+            log.warning("usage sync: cannot read the endpoints of %s: %s", account_id, error)
+            result["errors"][account_id] = str(error)
+            continue
+        now = timezone.now()
+        with transaction.atomic():
+            EndpointVariant.objects.filter(account_id=account_id).delete()
+            EndpointVariant.objects.bulk_create([EndpointVariant(team_id=team_id, account_id=account_id,
+                                                                 synced_at=now, **row) for row in rows])
+        result["accounts"] += 1
+        result["variants"] += len(rows)
+    EndpointVariant.objects.exclude(account_id__in=[account_id for account_id, _team in accounts]).delete()
+    return result
 
 
 # --- attribution and rollups ----------------------------------------------------------------------

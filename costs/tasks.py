@@ -17,3 +17,12 @@ def cost_digest_send(**_ignored):
     from costs import services
 
     return services.cost_digest_send()
+
+
+@shared_task(name="costs.usage_sync")
+def usage_sync(**_ignored):
+    """Re-read the team accounts' SageMaker endpoints for the usage report (beat, with the cost
+    sync). A repeat converges; an account that fails keeps its previous rows until the next beat."""
+    from costs import services
+
+    return services.usage_sync()

@@ -1,4 +1,4 @@
-"""Cost pages: executive dashboard, CSV export, team reports, budgets, sync history. Thin:
+"""Cost pages: executive dashboard, CSV export, team reports, usage report, budgets, sync history. Thin:
 selectors read (from the local rollups only — no page calls Cost Explorer), services write."""
 import csv
 from decimal import Decimal
@@ -123,6 +123,34 @@ def team_report(request, slug):
         "form": form, "filter": f, "typed": _typed(request, f), "report": report, "charts": charts, "team": team,
         "can_edit_budget": has_perm(request.user, "change", Team),
         "budget_form": BudgetForm(initial={"monthly_budget_usd": team.monthly_budget_usd})})
+
+
+@login_required
+def usage(request):
+    """Per team: active users, SageMaker domains, user profiles, MLOps projects, models in
+    production and endpoints by instance type (the portal's own data and the last usage sync)."""
+    scope = selectors.cost_scope(request.user)
+    page = Paginator(scope.teams().order_by("name"), 25).get_page(request.GET.get("page"))
+    summary = selectors.usage_summary(request.user, scope=scope)
+    chart = {"labels": [e["instance_type"] for e in summary["by_instance_type"]],
+             "values": [e["endpoints"] for e in summary["by_instance_type"]]}
+    return render(request, "costs/usage.html", {
+        "page": page, "rows": selectors.usage_by_team(request.user, page.object_list, scope=scope),
+        "summary": summary, "chart": chart})
+
+
+@login_required
+def usage_csv(request):
+    scope = selectors.cost_scope(request.user)
+    rows = selectors.usage_by_team(request.user, scope.teams().order_by("name"), scope=scope)
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="usage-{services.today()}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["team", "line_of_business", *selectors.USAGE_COUNTS, "instances", "endpoints_by_instance_type"])
+    for r in rows:
+        writer.writerow([r["slug"], r["line_of_business"], *(r[key] for key in selectors.USAGE_COUNTS),
+                         r["instances"], "; ".join(f'{e["instance_type"]}={e["endpoints"]}' for e in r["by_instance_type"])])
+    return response
 
 
 @login_required

@@ -598,7 +598,8 @@ def _start_operation(request: ProvisioningRequest) -> dict:
     if request.operation == Op.PROVISION:
         path = request.product.default_path or {}
         tags = {"team": request.team.slug, "environment": request.account.environment,
-                "portal-request": str(request.pk), "project": request.project}
+                "portal-request": str(request.pk), "project": request.project,
+                "domain": request.parameters.get("DomainName", "")}   # domain products: the name chosen
         return aws.provision_product(
             account_id=account_id, name=request.name, token=request.operation_token,
             product_id=request.product.product_id, artifact_id=request.version.artifact_id,

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 
 AMOUNT_SCALE = 10 ** 10
 # The cost-allocation tags activated in the management account: only these reach Cost Explorer.
-COST_ALLOCATION_TAG_KEYS = ("team", "environment", "project", "model", "portal-request")
+COST_ALLOCATION_TAG_KEYS = ("team", "environment", "project", "model", "domain", "portal-request")
 AWS_SELLER = "Amazon Web Services, Inc."
 
 # The operation Cost Explorer reports for a meter's usage, by service.

@@ -19,6 +19,8 @@ CASES = [
     RouteCase("costs:budget_edit", ADMIN, kwargs=team_kwargs, not_found={"other_lead"}),
     RouteCase("costs:budget_edit", ADMIN, method="post", kwargs=team_kwargs, not_found={"other_lead"},
               data=lambda w: {"monthly_budget_usd": "30000"}),
+    RouteCase("costs:usage", COST_READERS),
+    RouteCase("costs:usage_csv", COST_READERS),
     RouteCase("costs:sync_run_list", {"platform_admin", "auditor"}),
     RouteCase("costs:digest", DASHBOARD | {"lead", "other_lead"}),
     RouteCase("costs:digest", DASHBOARD | {"lead", "other_lead"}, method="post", data=lambda w: {"subscribed": "1"}),
@@ -28,6 +30,8 @@ CASES = [
     RouteCase("cost-by-service-list", COST_READERS, api=True),
     RouteCase("cost-daily-list", COST_READERS, api=True),
     RouteCase("cost-forecast-list", COST_READERS, api=True),
+    RouteCase("cost-by-tag-list", COST_READERS, api=True),
+    RouteCase("cost-usage-list", COST_READERS, api=True),
     RouteCase("budget-list", COST_READERS, api=True),
     RouteCase("budget-detail", DASHBOARD | TEAM, api=True, kwargs=team_kwargs, not_found={"other_lead"}),
     RouteCase("budget-detail", ADMIN, api=True, method="patch", kwargs=team_kwargs,
@@ -45,7 +49,7 @@ def test_route_permissions(case, persona, world):
 
 def test_team_filter_of_another_team_is_not_found(world, api_client):
     api_client.force_login(world["other_lead"])
-    for name in ("cost-by-service-list", "cost-daily-list", "cost-summary-list"):
+    for name in ("cost-by-service-list", "cost-daily-list", "cost-summary-list", "cost-by-tag-list", "cost-usage-list"):
         from django.urls import reverse
         response = api_client.get(reverse(name), {"team": world.team.slug})
         assert response.status_code == 404, name

@@ -51,15 +51,15 @@ def load(rows: int, teams: int, services_per_team: int, days: int) -> None:
                     produced += 1
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor, cursor.cursor.copy(
-                "COPY costs_costdaily (day, team_id, environment, account_id, service, unblended, amortized, product)"
+                "COPY costs_costdaily (day, team_id, environment, account_id, service, unblended, amortized)"
                 " FROM STDIN") as copy:
             for row in generate():
-                copy.write_row((*row, ""))
+                copy.write_row(row)
     else:
         with connection.cursor() as cursor:
             cursor.executemany(
-                "INSERT INTO costs_costdaily (day, team_id, environment, account_id, service, unblended, amortized,"
-                " product) VALUES (%s, %s, %s, %s, %s, %s, %s, '')", [(d.isoformat(), *rest) for d, *rest in generate()])
+                "INSERT INTO costs_costdaily (day, team_id, environment, account_id, service, unblended, amortized)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)", [(d.isoformat(), *rest) for d, *rest in generate()])
     services.rollup_derived(start=start, end=end, anomalies=False)   # random data has no anomalies to find
 
 

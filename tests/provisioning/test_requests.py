@@ -177,6 +177,7 @@ def test_full_lifecycle_provision_update_terminate(make_request, catalog):
     sandbox_pp = catalog["sandbox"].engine.state["servicecatalog"]["provisioned"][request.provisioned_product_id]
     assert sandbox_pp["tags"]["team"] == "fraud-detection" and sandbox_pp["tags"]["portal-request"] == str(request.pk)
     assert sandbox_pp["tags"]["environment"] == "dev"
+    assert sandbox_pp["tags"]["domain"] == request.parameters["DomainName"]     # cost per SageMaker domain
 
     with pytest.raises(DomainError):
         services.request_update(actor=world["ds"], request=request, parameters={})      # nothing changed

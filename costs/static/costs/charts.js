@@ -1,4 +1,4 @@
-// Cost charts: every <canvas data-chart="line|bar|doughnut|burn" data-source="<json_script id>">
+// Cost charts: every <canvas data-chart="line|bar|doughnut|burn|count" data-source="<json_script id>">
 // is drawn with the vendored Chart.js. Loaded with the CSP nonce; data comes from json_script.
 (function () {
   "use strict";
@@ -15,6 +15,13 @@
                      borderColor: kind === "doughnut" ? "#fff" : "#0d6efd", fill: kind === "line", tension: 0.2,
                      pointRadius: 0}];
     var type = kind;
+    var format = money;
+    if (kind === "count") {   // a horizontal bar of counts (the usage report), not money
+      kind = "bar";
+      format = function (v) { return Math.round(v).toLocaleString(); };
+      datasets[0].label = "Endpoints";
+      type = "bar";
+    }
     if (kind === "burn") {
       type = "line";
       datasets = [{label: "Spent this month (USD)", data: data.values, borderColor: "#0d6efd", pointRadius: 0}];
@@ -25,11 +32,11 @@
     }
     var options = {animation: false, responsive: true,
                    plugins: {legend: {display: type === "doughnut" || kind === "burn"},
-                             tooltip: {callbacks: {label: function (ctx) { var v = kind === "bar" ? ctx.parsed.x : (type === "doughnut" ? ctx.parsed : ctx.parsed.y); return ctx.dataset.label + ": " + money(v); }}}}};
+                             tooltip: {callbacks: {label: function (ctx) { var v = kind === "bar" ? ctx.parsed.x : (type === "doughnut" ? ctx.parsed : ctx.parsed.y); return ctx.dataset.label + ": " + format(v); }}}}};
     if (type !== "doughnut") {
       options.scales = {y: {beginAtZero: true, ticks: {callback: function (v) { return money(v); }}}};
     }
-    if (kind === "bar") { options.indexAxis = "y"; options.scales = {x: {beginAtZero: true, ticks: {callback: function (v) { return money(v); }}}}; }
+    if (kind === "bar") { options.indexAxis = "y"; options.scales = {x: {beginAtZero: true, ticks: {callback: function (v) { return format(v); }}}}; }
     canvas.costChart = new Chart(canvas, {type: type, data: {labels: data.labels, datasets: datasets}, options: options});
     canvas.setAttribute("data-rendered", String(datasets.length));
   });
