@@ -173,6 +173,20 @@ def csv_cell(value) -> str:
     return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def csv_stream(name: str, header: list[str], rows) -> StreamingHttpResponse:
+    """A CSV download ``<name>-<timestamp>.csv`` streamed row by row (``rows`` yields value
+    sequences; each cell goes through ``csv_cell``), so a large export never sits in memory."""
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([csv_cell(value) for value in row])
+    response = StreamingHttpResponse(lines(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.now():%Y%m%d-%H%M%S}.csv"'
+    return response
+
+
 @login_required
 def audit_list(request):
     require(request.user, "view", AuditEvent)
@@ -180,18 +194,11 @@ def audit_list(request):
     filters = form.filters() if form.is_valid() else {}
     events = selectors.audit_events_for_user(request.user, **filters)
     if request.GET.get("format") == "csv":
-        writer = csv.writer(_Echo())
-
-        def rows():
-            yield writer.writerow(AUDIT_CSV_COLUMNS)
-            for event in events.iterator(chunk_size=1000):
-                yield writer.writerow([csv_cell(value) for value in (
-                    event.seq, event.occurred_at.isoformat(), event.actor_label, event.action, event.target_type,
-                    event.target_id, event.target_label, event.team.slug if event.team else "", event.ip_address,
-                    event.request_id, event.before, event.after, event.hash)])
-        response = StreamingHttpResponse(rows(), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="audit-{timezone.now():%Y%m%d-%H%M%S}.csv"'
-        return response
+        return csv_stream("audit", AUDIT_CSV_COLUMNS, (
+            (event.seq, event.occurred_at.isoformat(), event.actor_label, event.action, event.target_type,
+             event.target_id, event.target_label, event.team.slug if event.team else "", event.ip_address,
+             event.request_id, event.before, event.after, event.hash)
+            for event in events.iterator(chunk_size=1000)))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "portal/audit_list.html", {

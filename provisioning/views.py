@@ -1,19 +1,17 @@
 """Provisioning pages: catalog, product policy, request form, requests with live progress,
 approvals, update/terminate, inventory. Thin: forms validate, services write, selectors read."""
-import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portal.errors import DomainError
 from portal.permissions import has_perm, require
 from portal.forms import show_domain_error
-from portal.views import csv_cell, paginate
+from portal.views import csv_stream, paginate
 from provisioning import selectors, services
 from provisioning.forms import (
     FIXED_FIELDS, DecisionForm, PresetForm, ProductPolicyForm, RequestForm, TerminateForm, UpdateForm,
@@ -175,11 +173,6 @@ CSV_COLUMNS = ["id", "created_at", "state", "team", "requester", "product", "ver
                "project", "estimated_monthly_usd", "provisioned_product_id", "error_message"]
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def _list_filters(request) -> dict:
     state = request.GET.get("state", "")
     return {"mine": request.GET.get("scope") == "mine", "state": state if state in RequestState.values else "",
@@ -202,18 +195,11 @@ def request_list(request):
 def request_export(request):
     require(request.user, "view", ProvisioningRequest)
     requests = selectors.requests_for_user(request.user, **_list_filters(request))
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield writer.writerow(CSV_COLUMNS)
-        for item in requests.iterator(chunk_size=500):
-            yield writer.writerow([csv_cell(value) for value in (
-                item.pk, item.created_at.isoformat(), item.state, item.team.slug, item.requester.get_username(),
-                item.product.name, item.version.name, item.account.account_id, item.name, item.project,
-                item.estimated_monthly_usd, item.provisioned_product_id, item.error_message)])
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="requests-{timezone.now():%Y%m%d-%H%M%S}.csv"'
-    return response
+    return csv_stream("requests", CSV_COLUMNS, (
+        (item.pk, item.created_at.isoformat(), item.state, item.team.slug, item.requester.get_username(),
+         item.product.name, item.version.name, item.account.account_id, item.name, item.project,
+         item.estimated_monthly_usd, item.provisioned_product_id, item.error_message)
+        for item in requests.iterator(chunk_size=500)))
 
 
 def _request_visible(request, pk):

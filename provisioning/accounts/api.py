@@ -1,5 +1,6 @@
 """API twin of the account request pages: /account-requests/ (create with Idempotency-Key;
-approve, reject, cancel, retry, close; approve/reject also decide a pending closure). The account inventory is portal's /accounts/."""
+approve (first or second approval), reject, cancel, retry, close; approve/reject also decide a
+pending closure). The account inventory is portal's /accounts/."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -8,13 +9,30 @@ from rest_framework.response import Response
 from portal.api_base import IdempotentCreateMixin, ScopedViewSetMixin
 from portal.models import Team
 from provisioning.accounts import services
-from provisioning.accounts.models import VENDING_ENVIRONMENTS, AccountRequest
+from provisioning.accounts.models import VENDING_ENVIRONMENTS, AccountApproval, AccountBaselineProduct, AccountRequest
+from provisioning.accounts.selectors import with_approvals
+
+
+class AccountApprovalSerializer(serializers.ModelSerializer):
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = AccountApproval
+        fields = ["stage", "decision", "decided_by", "comment", "at"]
+
+
+class AccountBaselineProductSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AccountBaselineProduct
+        fields = ["product_name", "product_id", "status", "record_id", "provisioned_product_id", "error_message"]
 
 
 class AccountRequestSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     requester = serializers.SlugRelatedField(slug_field="username", read_only=True)
     decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approvals = AccountApprovalSerializer(many=True, read_only=True)
+    baseline_products = AccountBaselineProductSerializer(many=True, read_only=True)
     queue_position = serializers.SerializerMethodField()
 
     class Meta:
@@ -22,8 +40,9 @@ class AccountRequestSerializer(serializers.ModelSerializer):
         fields = ["id", "team", "requester", "environment", "purpose", "account_name", "email", "sso_first_name",
                   "sso_last_name", "sso_email", "ou_path", "monthly_budget_usd", "lease_end", "state",
                   "vending_path", "account_id", "create_request_id", "failure_reason", "error_message",
-                  "decided_by", "decided_at", "decision_comment", "created_at", "queued_at", "state_changed_at",
-                  "finished_at", "queue_position"]
+                  "approvals_required", "approvals", "decided_by", "decided_at", "decision_comment",
+                  "baseline_products", "created_at", "queued_at", "state_changed_at", "finished_at",
+                  "queue_position"]
 
     def get_queue_position(self, item) -> int | None:
         return services.queue_position(item) if item.state == "queued" else None
@@ -65,7 +84,8 @@ class AccountRequestViewSet(ScopedViewSetMixin, IdempotentCreateMixin, _CreateTh
                             viewsets.ReadOnlyModelViewSet):
     """Account requests of the caller's teams. Transitions are POST actions; one the request's state
     does not allow answers 409 ``invalid_transition``."""
-    queryset = AccountRequest.objects.select_related("team", "requester", "decided_by")
+    queryset = with_approvals(AccountRequest.objects.select_related("team", "requester", "decided_by")
+                              ).prefetch_related("baseline_products")
     serializer_class = AccountRequestSerializer
     policy_model = AccountRequest
     policy_actions = {"approve": "approve", "reject": "approve", "retry": "approve", "cancel": "view", "close": "change"}

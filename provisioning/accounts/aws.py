@@ -1,17 +1,21 @@
-"""The account vending app's only AWS calls (AWS Organizations, in the management/hub account).
+"""The account vending app's own AWS calls (AWS Organizations, in the management/hub account);
+baselining provisions products with provisioning.aws.
 Small functions: plain values in, plain data out. Errors are botocore ``ClientError``s; use
 ``error_code`` / ``error_reason`` to read them."""
 from botocore.exceptions import BotoCoreError, ClientError
 
-
 from portal.aws import client
+from provisioning.aws import AwsCallError
 
-AwsErrors = (ClientError, BotoCoreError)
+# AwsCallError: the Service Catalog calls of provisioning.aws that baselining reuses.
+AwsErrors = (ClientError, BotoCoreError, AwsCallError)
 
 
 def error_code(error: Exception) -> str:
     if isinstance(error, ClientError):
         return error.response.get("Error", {}).get("Code", "")
+    if isinstance(error, AwsCallError):
+        return error.code
     return type(error).__name__
 
 

@@ -15,6 +15,7 @@ from portal.models import Team
 class AccountState(models.TextChoices):
     SUBMITTED = "submitted", "Submitted"
     PENDING_APPROVAL = "pending_approval", "Waiting for approval"
+    PENDING_SECOND_APPROVAL = "pending_second_approval", "Waiting for a second approval"
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
     CANCELLED = "cancelled", "Cancelled"
@@ -31,7 +32,8 @@ class AccountState(models.TextChoices):
 
 VENDING_ENVIRONMENTS = [("dev", "Development"), ("test", "Test"), ("prod", "Production"), ("sandbox", "Sandbox")]
 IN_FLIGHT = (AccountState.CREATING, AccountState.MOVING_TO_OU, AccountState.BASELINING)
-LIVE = (AccountState.SUBMITTED, AccountState.PENDING_APPROVAL, AccountState.APPROVED, AccountState.QUEUED,
+AWAITING_DECISION = (AccountState.PENDING_APPROVAL, AccountState.PENDING_SECOND_APPROVAL)
+LIVE = (AccountState.SUBMITTED, *AWAITING_DECISION, AccountState.APPROVED, AccountState.QUEUED,
         AccountState.CLOSE_PENDING, AccountState.CLOSING) + IN_FLIGHT
 
 
@@ -55,7 +57,9 @@ class AccountRequest(models.Model):
     monthly_budget_usd = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"),
                                              validators=[MinValueValidator(0)])
     lease_end = models.DateField(null=True, blank=True, help_text="Sandbox accounts only")
-    state = models.CharField(max_length=20, choices=AccountState.choices, default=AccountState.SUBMITTED,
+    approvals_required = models.PositiveSmallIntegerField(
+        default=1, help_text="2 when the budget was above ACCOUNT_VENDING_SECOND_APPROVAL_BUDGET_USD at submission")
+    state = models.CharField(max_length=30, choices=AccountState.choices, default=AccountState.SUBMITTED,
                              db_index=True)
     vending_path = models.CharField(max_length=20, default="organizations")
     create_request_id = models.CharField(max_length=40, blank=True, help_text="Organizations car-… id")
@@ -104,11 +108,80 @@ class AccountRequest(models.Model):
         return self.state in LIVE
 
     @property
+    def first_approval(self) -> "AccountApproval | None":
+        """The stage-1 approval while a second one is awaited or given (uses prefetched approvals)."""
+        return next((a for a in self.approvals.all() if a.stage == 1 and a.decision == "approve"), None)
+
+    @property
     def badge(self) -> str:
         """Bootstrap colour of the state badge."""
         return {"ready": "success", "failed": "danger", "rejected": "danger", "cancelled": "secondary",
-                "pending_approval": "warning", "queued": "info",
+                "pending_approval": "warning", "pending_second_approval": "warning", "queued": "info",
                 "close_pending": "warning", "closed": "secondary"}.get(self.state, "primary")
+
+
+class AccountApproval(models.Model):
+    """One platform admin's decision on an account request. Stage 2 exists only for requests that
+    need two approvals; two approvals of one request are always by two different people."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+
+    request = models.ForeignKey(AccountRequest, on_delete=models.CASCADE, related_name="approvals")
+    stage = models.PositiveSmallIntegerField()
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", help_text="Empty: the system")
+    comment = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["stage", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "stage"], name="account_approval_one_per_stage"),
+            models.UniqueConstraint(fields=["request", "decided_by"], condition=models.Q(decision="approve"),
+                                    name="account_approval_distinct_approvers"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_decision_display()} (stage {self.stage}) by {self.decided_by_id}"
+
+
+class AccountBaselineProduct(models.Model):
+    """A baseline Service Catalog product provisioned into the request's new account
+    (ACCOUNT_BASELINE_PRODUCTS), with the token and record of its current operation."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not started"
+        RUNNING = "running", "In progress"
+        SUCCEEDED = "succeeded", "Provisioned"
+        FAILED = "failed", "Failed"
+
+    class Operation(models.TextChoices):
+        PROVISION = "provision", "Provision"
+        CLEANUP = "cleanup", "Remove the failed product"
+
+    request = models.ForeignKey(AccountRequest, on_delete=models.CASCADE, related_name="baseline_products")
+    product_name = models.CharField(max_length=200)
+    product_id = models.CharField(max_length=50)
+    artifact_id = models.CharField(max_length=50)
+    path_id = models.CharField(max_length=50, blank=True)
+    operation = models.CharField(max_length=10, choices=Operation.choices, default=Operation.PROVISION)
+    attempt = models.PositiveIntegerField(default=0)
+    token = models.CharField(max_length=128, help_text="ProvisionToken/TerminateToken, stored before the call")
+    record_id = models.CharField(max_length=50, blank=True)
+    provisioned_product_id = models.CharField(max_length=50, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["request", "product_name"],
+                                               name="account_baseline_product_unique")]
+
+    def __str__(self):
+        return f"{self.product_name}: {self.get_status_display()}"
 
 
 class AccountRequestStep(models.Model):

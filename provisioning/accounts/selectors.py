@@ -1,14 +1,21 @@
 """Account vending reads, scoped first (portal.permissions.scope)."""
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
 from portal.models import AwsAccount
 from portal.permissions import scope, teams_for
 from provisioning.accounts import aws
-from provisioning.accounts.models import AccountRequest
+from provisioning.accounts.models import AccountApproval, AccountRequest
+
+
+def with_approvals(queryset):
+    """Each request's decisions (with who made them), prefetched in one query."""
+    return queryset.prefetch_related(Prefetch("approvals", queryset=AccountApproval.objects.select_related("decided_by")))
 
 
 def request_list_for_user(user, *, mine: bool = False, state: str = "", team_slug: str = ""):
-    items = scope(user, AccountRequest.objects.all()).select_related("team", "requester")
+    """The requests the user may see, newest first, each with its decisions."""
+    items = with_approvals(scope(user, AccountRequest.objects.all()).select_related("team", "requester"))
     if mine:
         items = items.filter(requester=user)
     if state:
@@ -19,8 +26,8 @@ def request_list_for_user(user, *, mine: bool = False, state: str = "", team_slu
 
 
 def request_for_user(user, pk: int) -> AccountRequest:
-    return get_object_or_404(scope(user, AccountRequest.objects.select_related("team", "requester", "decided_by")),
-                             pk=pk)
+    return get_object_or_404(with_approvals(scope(user, AccountRequest.objects.select_related(
+        "team", "requester", "decided_by"))), pk=pk)
 
 
 def teams_user_may_request_for(user):

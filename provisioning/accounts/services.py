@@ -17,14 +17,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.audit import audit_record
-from portal.errors import DomainError
+from portal.errors import Conflict, DomainError
 from portal.models import AwsAccount, Team
 from portal.notifications import notify
 from portal.permissions import SYSTEM, has_perm, is_platform_admin, require
 from portal.services import account_link
+from provisioning import aws as catalog_aws
 from provisioning.accounts import aws
-from provisioning.accounts.models import IN_FLIGHT, AccountRequest, AccountRequestStep, AccountState as S
+from provisioning.accounts.models import (
+    AWAITING_DECISION, IN_FLIGHT, AccountApproval, AccountBaselineProduct, AccountRequest, AccountRequestStep,
+    AccountState as S,
+)
 from provisioning.accounts.transitions import next_state
+from provisioning.models import CatalogProduct
 
 DEFAULT_OUS = {"dev": "Workloads/NonProd", "test": "Deployments/NonProd", "prod": "Deployments/Prod",
                "sandbox": "Sandbox"}
@@ -198,9 +203,12 @@ def account_request_create(*, actor, team: Team, environment: str, purpose: str,
             team=team, requester=actor, environment=environment, purpose=purpose, account_name=account_name,
             email=email, sso_first_name=sso_first_name.strip(), sso_last_name=sso_last_name.strip(),
             sso_email=sso_email.strip(), ou_path=ou_path, monthly_budget_usd=Decimal(monthly_budget_usd),
-            lease_end=lease_end, vending_path=_setting("ACCOUNT_VENDING_PATH", "organizations"))
+            lease_end=lease_end, vending_path=_setting("ACCOUNT_VENDING_PATH", "organizations"),
+            approvals_required=2 if Decimal(monthly_budget_usd) > second_approval_threshold() else 1)
         _log(item, "submit", detail=f"Requested by {actor.get_username()}")
-        _transition(item, "require_approval", "Every account request needs a platform admin's approval.")
+        _transition(item, "require_approval", "Every account request needs a platform admin's approval." if
+                    item.approvals_required == 1 else f"The budget is above ${second_approval_threshold()} a month: "
+                    "two different platform admins must approve.")
         item.save()
         audit_record(actor=actor, action="account_request.create", target=item, team=team, after=_snapshot(item))
         notify(users=_platform_admins(), kind="account_request.pending", team=team, url=_url(item),
@@ -217,9 +225,24 @@ def _locked(item: AccountRequest) -> AccountRequest:
     return AccountRequest.objects.select_for_update().select_related("team", "requester").get(pk=item.pk)
 
 
+def second_approval_threshold() -> Decimal:
+    return Decimal(_setting("ACCOUNT_VENDING_SECOND_APPROVAL_BUDGET_USD", 10000))
+
+
+def _decide(item: AccountRequest, actor, action: str, decision: str, comment: str, detail: str) -> None:
+    """The transition, then the AccountApproval row of the stage it decided."""
+    stage = 2 if item.state == S.PENDING_SECOND_APPROVAL else 1
+    _transition(item, action, detail)
+    AccountApproval.objects.create(request=item, stage=stage, decision=decision, comment=comment,
+                                   decided_by=actor if actor.pk else None)
+
+
 def account_request_approve(*, actor, request: AccountRequest, comment: str = "") -> AccountRequest:
-    """Approve and queue the request (platform admins; not the requester). Starts the queue
-    dispatcher after commit. A repeat answers InvalidTransition."""
+    """Approve (platform admins; not the requester). A request that needs two approvals gets its
+    first one here (pending_second_approval; the other platform admins are notified); the final
+    approval queues it and starts the dispatcher after commit. Side effects: an AccountApproval
+    row, steps, an audit event, notifications. The same admin approving twice gets Conflict (409);
+    a repeat after the final approval answers InvalidTransition."""
     require(actor, "approve", AccountRequest, request.team_id)
     if _current_state(request) == S.CLOSE_PENDING:
         return _close_decide(actor=actor, request=request, approve=True, comment=comment)
@@ -227,8 +250,25 @@ def account_request_approve(*, actor, request: AccountRequest, comment: str = ""
         item = _locked(request)
         if item.requester_id == getattr(actor, "pk", None):
             raise PermissionDenied("You cannot approve your own account request; another platform admin must.")
+        if item.state in AWAITING_DECISION and item.approvals.filter(
+                decided_by_id=getattr(actor, "pk", None), decision=AccountApproval.Decision.APPROVE).exists():
+            raise Conflict("You already gave this request its first approval; a different platform admin must "
+                           "give the second one.")
         before = _snapshot(item)
-        _transition(item, "approve", f"Approved by {actor.get_username()}{': ' + comment if comment else ''}")
+        by = f"{actor.get_username()}{': ' + comment if comment else ''}"
+        if item.state == S.PENDING_APPROVAL and item.approvals_required > 1:
+            _decide(item, actor, "approve_first", AccountApproval.Decision.APPROVE, comment,
+                    f"First approval by {by}. The budget ${item.monthly_budget_usd} is above the second-approval "
+                    "threshold: another platform admin must approve too.")
+            item.save()
+            audit_record(actor=actor, action="account_request.approve_first", target=item, team=item.team,
+                         before=before, after={**_snapshot(item), "comment": comment})
+            others = _platform_admins().exclude(pk__in=[actor.pk, item.requester_id])
+            notify(users=others, kind="account_request.second_approval", team=item.team, url=_url(item),
+                   subject=f"Second approval needed: {item.account_name} ({item.team.name}, "
+                           f"${item.monthly_budget_usd}/month), first approved by {actor.get_username()}")
+            return item
+        _decide(item, actor, "approve", AccountApproval.Decision.APPROVE, comment, f"Approved by {by}")
         item.decided_by, item.decided_at, item.decision_comment = (actor if actor.pk else None), timezone.now(), comment
         _transition(item, "enqueue", "Waiting for a free slot (at most "
                                      f"{_setting('ACCOUNT_MAX_IN_FLIGHT', 5)} accounts are created at once).")
@@ -243,7 +283,9 @@ def account_request_approve(*, actor, request: AccountRequest, comment: str = ""
 
 
 def account_request_reject(*, actor, request: AccountRequest, comment: str) -> AccountRequest:
-    """Reject with a comment (required). Frees the name and e-mail. A repeat answers InvalidTransition."""
+    """Reject with a comment (required), at either approval stage. Frees the name and e-mail.
+    Side effects: an AccountApproval row, a step, an audit event, a notification. A repeat answers
+    InvalidTransition."""
     require(actor, "approve", AccountRequest, request.team_id)
     if not (comment or "").strip():
         raise DomainError("Say why you reject the request: a comment is required.", code="validation_error",
@@ -255,7 +297,8 @@ def account_request_reject(*, actor, request: AccountRequest, comment: str) -> A
         if item.requester_id == getattr(actor, "pk", None):
             raise PermissionDenied("You cannot decide on your own account request.")
         before = _snapshot(item)
-        _transition(item, "reject", f"Rejected by {actor.get_username()}: {comment}")
+        _decide(item, actor, "reject", AccountApproval.Decision.REJECT, comment.strip(),
+                f"Rejected by {actor.get_username()}: {comment}")
         item.decided_by, item.decided_at, item.decision_comment = actor, timezone.now(), comment.strip()
         item.finished_at = timezone.now()
         item.save()
@@ -284,7 +327,8 @@ def account_request_cancel(*, actor, request: AccountRequest) -> AccountRequest:
 
 def account_request_retry(*, actor, request: AccountRequest) -> AccountRequest:
     """Put a failed request back in the queue (platform admins). Earlier attempts are looked up
-    again before any new CreateAccount, so a retry never creates a second account."""
+    again before any new CreateAccount, so a retry never creates a second account; baseline
+    products already provisioned are kept, a failed one is removed and provisioned again."""
     require(actor, "approve", AccountRequest, request.team_id)
     with transaction.atomic():
         item = _locked(request)
@@ -567,7 +611,118 @@ def _step_move(item: AccountRequest) -> float | None:
     return 0.0
 
 
+def _baseline_token(item: AccountRequest, row: AccountBaselineProduct) -> str:
+    """Deterministic per request, product, operation and attempt: a redone call replays in AWS."""
+    return f"{item.provision_token}-{row.product_id}-{row.operation[0]}{row.attempt}"[:128]
+
+
+def _baseline_rows(item: AccountRequest) -> list[AccountBaselineProduct] | None:
+    """The request's baseline products (rows made on first use from ACCOUNT_BASELINE_PRODUCTS and the
+    synced catalog, tokens stored before any call); a failed one is readied for its next attempt
+    (terminate the failed product, then provision again). None when a product is not in the catalog
+    (the request has failed)."""
+    rows = {row.product_name: row for row in item.baseline_products.all()}
+    for name in _setting("ACCOUNT_BASELINE_PRODUCTS", []):
+        if name in rows:
+            continue
+        product = CatalogProduct.objects.filter(name=name, in_catalog=True).first()
+        version = product and product.versions.filter(in_catalog=True).exclude(guidance="DEPRECATED").order_by(
+            "-created_time", "-id").first()
+        if version is None:
+            _fail(item, "BASELINE_PRODUCT_NOT_FOUND", f"The baseline product {name!r} is not in the portal's catalog "
+                  "(or has no current version). A platform admin must sync the catalog or fix "
+                  "ACCOUNT_BASELINE_PRODUCTS, then retry.")
+            return None
+        row = AccountBaselineProduct(request=item, product_name=name, product_id=product.product_id,
+                                     artifact_id=version.artifact_id, path_id=(product.default_path or {}).get("id", ""))
+        row.token = _baseline_token(item, row)
+        row.save()
+        rows[name] = row
+    for row in rows.values():
+        if row.status == AccountBaselineProduct.Status.FAILED:
+            row.attempt += 1
+            row.operation = (AccountBaselineProduct.Operation.CLEANUP if row.provisioned_product_id
+                             else AccountBaselineProduct.Operation.PROVISION)
+            row.token, row.record_id = _baseline_token(item, row), ""
+            row.status, row.error_message = AccountBaselineProduct.Status.PENDING, ""
+            row.save()
+    return list(rows.values())
+
+
+def _baseline_start(item: AccountRequest, row: AccountBaselineProduct) -> None:
+    """ProvisionProduct (or, for a failed earlier attempt, TerminateProvisionedProduct) in the new account."""
+    if row.operation == AccountBaselineProduct.Operation.CLEANUP:
+        record = catalog_aws.terminate_provisioned_product(account_id=item.account_id, pp_id=row.provisioned_product_id,
+                                                           token=row.token, ignore_errors=True)
+        action = "TerminateProvisionedProduct"
+    else:
+        name = re.sub(r"[^A-Za-z0-9._-]+", "-", row.product_name).strip("-._") or "product"
+        record = catalog_aws.provision_product(
+            account_id=item.account_id, name=f"baseline-{name}"[:128], token=row.token, product_id=row.product_id,
+            artifact_id=row.artifact_id, path_id=row.path_id, parameters={},
+            tags={"team": item.team.slug, "environment": item.environment, "portal-request": f"account-request-{item.pk}"})
+        action = "ProvisionProduct"
+    row.record_id, row.status = record["record_id"], AccountBaselineProduct.Status.RUNNING
+    row.provisioned_product_id = record["pp_id"] or row.provisioned_product_id
+    row.save()
+    _log(item, action, detail=f"{row.product_name}: record {row.record_id} ({record['status']}), token {row.token}.")
+
+
+def _baseline_poll(item: AccountRequest, row: AccountBaselineProduct) -> bool:
+    """DescribeRecord once; True while the record runs. A failed record fails the request with AWS's words."""
+    record = catalog_aws.describe_record(account_id=item.account_id, record_id=row.record_id)
+    if record["status"] in ("CREATED", "IN_PROGRESS", "IN_PROGRESS_IN_ERROR"):
+        _log(item, "DescribeRecord", "waiting", f"{row.product_name}: record {row.record_id} is {record['status']}.")
+        return True
+    if record["status"] == "SUCCEEDED" and row.operation == AccountBaselineProduct.Operation.CLEANUP:
+        _log(item, "DescribeRecord", detail=f"{row.product_name}: the failed product was removed; provisioning again.")
+        row.operation, row.provisioned_product_id, row.record_id = AccountBaselineProduct.Operation.PROVISION, "", ""
+        row.token, row.status = _baseline_token(item, row), AccountBaselineProduct.Status.PENDING
+        row.save()
+        return True
+    if record["status"] == "SUCCEEDED":
+        row.status = AccountBaselineProduct.Status.SUCCEEDED
+        row.save(update_fields=["status"])
+        _log(item, "DescribeRecord", detail=f"{row.product_name}: provisioned ({row.provisioned_product_id}).")
+        return False
+    errors = "; ".join(f"{e['code']}: {e['description']}" for e in record["errors"]) or record["status"]
+    row.status, row.error_message = AccountBaselineProduct.Status.FAILED, errors
+    row.save(update_fields=["status", "error_message"])
+    _log(item, "DescribeRecord", "error", f"{row.product_name}: record {row.record_id} {record['status']}: {errors}")
+    _fail(item, "BASELINE_FAILED", f"Service Catalog could not provision the baseline product {row.product_name} "
+                                   f"in account {item.account_id}: {errors}. A platform admin should fix the product, "
+                                   "then retry (only the missing baseline products are provisioned again).")
+    return False
+
+
 def _step_baseline(item: AccountRequest) -> float | None:
+    """Provision the baseline products (all started at once, then polled), then tag the account,
+    link it to the inventory and finish. Service Catalog refusing a call fails the request with its
+    message; throttling and transient errors are retried by account_request_step."""
+    rows = _baseline_rows(item)
+    if rows is None:
+        return None
+    try:
+        for row in rows:
+            if row.status == AccountBaselineProduct.Status.PENDING:
+                _baseline_start(item, row)
+        waiting = False
+        for row in rows:
+            if row.status == AccountBaselineProduct.Status.RUNNING:
+                waiting = _baseline_poll(item, row) or waiting
+                if item.state != S.BASELINING:
+                    return None
+    except catalog_aws.AwsCallError as error:
+        if error.kind != "invalid":
+            raise
+        _fail(item, "BASELINE_FAILED", f"Service Catalog refused a baseline product call ({error.code}: "
+                                       f"{error.message}). A platform admin should fix the product or "
+                                       "ACCOUNT_BASELINE_PRODUCTS, then retry.")
+        return None
+    if waiting:
+        item.poll_attempt += 1
+        item.save(update_fields=["poll_attempt"])
+        return backoff_seconds(item.poll_attempt)
     tags = _tags(item)
     aws.tag_account(account_id=item.account_id, tags=tags)
     _log(item, "TagResource", detail=", ".join(f"{k}={v}" for k, v in tags.items()))
@@ -578,7 +733,8 @@ def _step_baseline(item: AccountRequest) -> float | None:
     item.finished_at = timezone.now()
     item.save()
     audit_record(actor=SYSTEM, action="account_request.ready", target=item, team=item.team, before=before,
-                 after=_snapshot(item))
+                 after={**_snapshot(item), "baseline_products": {row.product_name: row.provisioned_product_id
+                                                                 for row in rows}})
     notify(users=[item.requester], kind="account_request.ready", team=item.team, url=_url(item),
            subject=f"Your account {item.account_name} ({item.account_id}) is ready")
     _enqueue_dispatch()

@@ -10,6 +10,12 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (S.SUBMITTED, "require_approval"): S.PENDING_APPROVAL,
     (S.PENDING_APPROVAL, "approve"): S.APPROVED,
     (S.PENDING_APPROVAL, "reject"): S.REJECTED,
+    # Budgets above ACCOUNT_VENDING_SECOND_APPROVAL_BUDGET_USD: a first approval, then a second one by
+    # another platform admin (the service checks who; the table only knows the order).
+    (S.PENDING_APPROVAL, "approve_first"): S.PENDING_SECOND_APPROVAL,
+    (S.PENDING_SECOND_APPROVAL, "approve"): S.APPROVED,
+    (S.PENDING_SECOND_APPROVAL, "reject"): S.REJECTED,
+    (S.PENDING_SECOND_APPROVAL, "cancel"): S.CANCELLED,
     (S.APPROVED, "enqueue"): S.QUEUED,
     (S.QUEUED, "start"): S.CREATING,
     (S.CREATING, "created"): S.MOVING_TO_OU,
@@ -32,7 +38,8 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (S.CLOSING, "close_failed"): S.READY,
 }
 
-ACTION_LABELS = {"require_approval": "go for approval", "approve": "be approved", "reject": "be rejected",
+ACTION_LABELS = {"require_approval": "go for approval", "approve": "be approved",
+                 "approve_first": "get its first approval", "reject": "be rejected",
                  "enqueue": "be queued", "start": "start", "created": "finish creating", "moved": "be placed",
                  "finish": "finish", "fail": "fail", "retry": "be retried", "cancel": "be cancelled",
                  "request_close": "be closed", "approve_close": "be closed", "reject_close": "keep running",

@@ -1,5 +1,7 @@
 """Account vending pages: request form, requests list, detail with live progress, decisions,
 OU tree and brownfield import. Thin: forms validate, services write, selectors read."""
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -9,26 +11,56 @@ from django.views.decorators.http import require_POST
 from portal.errors import DomainError
 from portal.permissions import has_perm, is_platform_admin, require
 from portal.forms import show_domain_error
-from portal.views import paginate
+from portal.views import csv_stream, paginate
 from provisioning.accounts import selectors, services
 from provisioning.accounts.aws import AwsErrors
 from provisioning.accounts.forms import AccountRequestForm, DecisionForm, ImportForm
-from provisioning.accounts.models import AccountRequest, AccountState
+from provisioning.accounts.models import AWAITING_DECISION, AccountRequest, AccountState
 from provisioning.accounts.transitions import allowed_actions
+
+
+def _list_filters(request) -> dict:
+    return {"mine": request.GET.get("scope") == "mine", "state": request.GET.get("state", "")[:30],
+            "team": request.GET.get("team", "")[:40]}
+
+
+def _filtered(request, filters: dict):
+    return selectors.request_list_for_user(request.user, mine=filters["mine"], state=filters["state"],
+                                           team_slug=filters["team"])
 
 
 @login_required
 def request_list(request):
     require(request.user, "view", AccountRequest)
-    filters = {"mine": request.GET.get("scope") == "mine", "state": request.GET.get("state", "")[:20],
-               "team": request.GET.get("team", "")[:40]}
-    items = selectors.request_list_for_user(request.user, mine=filters["mine"], state=filters["state"],
-                                            team_slug=filters["team"])
-    query = "&".join(f"{k}={v}" for k, v in (("scope", "mine" if filters["mine"] else ""), ("state", filters["state"]),
-                                              ("team", filters["team"])) if v)
+    filters = _list_filters(request)
+    query = urlencode([(k, v) for k, v in (("scope", "mine" if filters["mine"] else ""), ("state", filters["state"]),
+                                           ("team", filters["team"])) if v])
     return render(request, "account_vending/request_list.html", {
-        "page": paginate(request, items, 25), "filters": filters, "states": AccountState.choices, "query": query,
-        "may_request": has_perm(request.user, "add", AccountRequest)})
+        "page": paginate(request, _filtered(request, filters), 25), "filters": filters,
+        "states": AccountState.choices, "query": query, "may_request": has_perm(request.user, "add", AccountRequest)})
+
+
+CSV_COLUMNS = ["id", "created_at", "state", "team", "requester", "environment", "account_name", "email", "ou_path",
+               "monthly_budget_usd", "approvals_required", "first_approved_by", "decided_by", "decided_at",
+               "account_id", "failure_reason", "error_message", "purpose"]
+
+
+@login_required
+def request_export(request):
+    """The list's rows under the same filters and scope, as CSV streamed in chunks."""
+    require(request.user, "view", AccountRequest)
+    items = _filtered(request, _list_filters(request)).select_related("decided_by")
+
+    def rows():
+        for item in items.iterator(chunk_size=500):
+            first = item.first_approval
+            yield (item.pk, item.created_at.isoformat(), item.state, item.team.slug, item.requester.get_username(),
+                   item.environment, item.account_name, item.email, item.ou_path, item.monthly_budget_usd,
+                   item.approvals_required, first.decided_by.get_username() if first and first.decided_by else "",
+                   item.decided_by.get_username() if item.decided_by else "",
+                   item.decided_at.isoformat() if item.decided_at else "", item.account_id, item.failure_reason,
+                   item.error_message, item.purpose)
+    return csv_stream("account-requests", CSV_COLUMNS, rows())
 
 
 @login_required
@@ -56,10 +88,16 @@ def request_create(request):
 
 def _detail_context(request, item) -> dict:
     actions = allowed_actions(item.state)
+    approvals = list(item.approvals.all())
     may_decide = has_perm(request.user, "approve", AccountRequest, item.team_id) and item.requester_id != request.user.pk
+    already_approved = item.state in AWAITING_DECISION and any(
+        a.decided_by_id == request.user.pk and a.decision == "approve" for a in approvals)
     return {"item": item, "steps": list(item.steps.all()), "live": item.live,
-            "position": services.queue_position(item),
-            "may_approve": may_decide and bool({"approve", "approve_close"} & actions),
+            "position": services.queue_position(item), "approvals": approvals,
+            "baseline": list(item.baseline_products.all()),
+            "threshold": services.second_approval_threshold(), "already_approved": already_approved,
+            "may_approve": may_decide and bool({"approve", "approve_close"} & actions) and not already_approved,
+            "may_reject": may_decide and bool({"reject", "reject_close"} & actions),
             "may_close": "request_close" in actions and has_perm(request.user, "change", AccountRequest, item.team_id),
             "may_retry": has_perm(request.user, "approve", AccountRequest, item.team_id) and "retry" in actions,
             "may_cancel": "cancel" in actions and (item.requester_id == request.user.pk

@@ -86,3 +86,27 @@ def test_list_query_count_does_not_grow(world, client, url):
 def test_navigation_entry(world, client):
     client.force_login(world["lead"])
     assert b"Account requests" in client.get("/").content
+
+
+def test_csv_export_follows_filters_and_scope_and_neutralises_formulas(world, client):
+    from provisioning.accounts.services import account_request_create
+    mine = account_request_create(actor=world["lead"], team=world.team, environment="dev", purpose="=HYPERLINK(1)",
+                                  account_name="csv-mine", email="aws+csv-mine@example.com", sso_first_name="a",
+                                  sso_last_name="b", sso_email="a@example.com")
+    theirs = account_request_create(actor=world["other_lead"], team=world.other_team, environment="dev",
+                                    purpose="p", account_name="csv-theirs", email="aws+csv-theirs@example.com",
+                                    sso_first_name="a", sso_last_name="b", sso_email="a@example.com")
+    client.force_login(world["lead"])
+    listing = client.get("/account-requests/", {"state": "pending_approval"}).content.decode()
+    assert 'href="/account-requests/export.csv?state=pending_approval"' in listing
+    body = b"".join(client.get("/account-requests/export.csv", {"state": "pending_approval"})
+                    .streaming_content).decode()
+    lines = body.splitlines()
+    assert lines[0].startswith("id,created_at,state,team,requester") and len(lines) == 2
+    assert "csv-mine" in body and "csv-theirs" not in body
+    assert "'=HYPERLINK(1)" in body
+    assert "csv-mine" not in b"".join(client.get("/account-requests/export.csv", {"state": "ready"})
+                                      .streaming_content).decode()
+    client.force_login(world["auditor"])
+    body = b"".join(client.get("/account-requests/export.csv").streaming_content).decode()
+    assert "csv-mine" in body and "csv-theirs" in body and str(theirs.pk) in body and str(mine.pk) in body

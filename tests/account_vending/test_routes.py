@@ -39,6 +39,7 @@ def _form(w):
 
 CASES = [
     RouteCase("account_vending:request_list", VIEWERS | {"other_lead"}),
+    RouteCase("account_vending:request_export", VIEWERS | {"other_lead"}),
     RouteCase("account_vending:request_create", ADMIN | {"lead", "other_lead"}),
     RouteCase("account_vending:request_detail", VIEWERS, kwargs=_pk, not_found=HIDDEN),
     RouteCase("account_vending:request_progress", VIEWERS, kwargs=_pk, not_found=HIDDEN),

@@ -22,7 +22,8 @@ def test_terminal_states_allow_nothing_and_cancel_stops_before_creating():
     for state in ("closed", "rejected", "cancelled"):
         assert allowed_actions(state) == set()
     assert allowed_actions("ready") == {"request_close"}
-    assert {s for (s, a) in TRANSITIONS if a == "cancel"} == {"submitted", "pending_approval", "approved", "queued"}
+    assert {s for (s, a) in TRANSITIONS if a == "cancel"} == {"submitted", "pending_approval",
+                                                              "pending_second_approval", "approved", "queued"}
     assert set(ACTIONS) <= set(ACTION_LABELS)
 
 
@@ -34,3 +35,13 @@ def test_happy_path():
     for action in ("request_close", "approve_close", "closed"):
         state = next_state(state, action)
     assert state == "closed"
+
+
+def test_two_approval_path():
+    state = next_state("pending_approval", "approve_first")
+    assert state == "pending_second_approval"
+    assert allowed_actions(state) == {"approve", "reject", "cancel"}
+    assert next_state(state, "approve") == "approved"
+    assert next_state(state, "reject") == "rejected"
+    with pytest.raises(InvalidTransition, match="waiting for a second approval; it cannot get its first approval"):
+        next_state(state, "approve_first")
