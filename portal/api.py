@@ -1,4 +1,4 @@
-"""API twins of the core pages: teams, memberships, global roles, accounts, audit log, tokens."""
+"""API twins of the core pages: teams, memberships, global roles, accounts, audit log, tokens, webhooks."""
 import django_filters
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
@@ -7,9 +7,11 @@ from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from portal import selectors, services
+from portal import selectors, services, webhooks
 from portal.api_base import IdempotentCreateMixin, ScopedViewSetMixin
-from portal.models import ApiToken, AuditEvent, AwsAccount, Membership, Notification, RoleAssignment, Team
+from portal.errors import DomainError
+from portal.models import (ApiToken, AuditEvent, AwsAccount, Membership, Notification, RoleAssignment, Team,
+                           TeamWebhook, WebhookDelivery)
 from portal.notifications import notification_mark_read
 from portal.permissions import global_roles, team_roles
 
@@ -220,3 +222,109 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["post"], url_path="mark-read")
     def mark_read(self, request):
         return Response({"marked": notification_mark_read(actor=request.user)})
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(source="webhook.team", slug_field="slug", read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "webhook", "team", "kind", "event_id", "payload", "state", "attempts", "next_attempt_at",
+                  "last_status_code", "last_error", "response_excerpt", "created_at", "delivered_at"]
+        read_only_fields = fields
+
+
+class TeamWebhookSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    events = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=100,
+                                   help_text="Event kinds ('request.failed') or families ('model.*'); empty: all.")
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    secret = serializers.CharField(source="new_secret", read_only=True,
+                                   help_text="The signing secret: only in the answers of create and rotate-secret.")
+
+    class Meta:
+        model = TeamWebhook
+        fields = ["id", "team", "name", "url", "events", "active", "created_by", "created_at", "secret_rotated_at",
+                  "secret"]
+        read_only_fields = ["id", "created_at", "secret_rotated_at"]
+        validators = []
+
+
+class TeamWebhookViewSet(ScopedViewSetMixin, IdempotentCreateMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+                         mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Outbound webhooks of the caller's teams. Team leads and platform admins manage them; members and
+    auditors read them. The signing secret is returned once, by create and rotate-secret (an
+    Idempotency-Key replay returns "secret": null). Deliveries: /api/v1/webhook-deliveries/?webhook=<id>."""
+    queryset = TeamWebhook.objects.select_related("team", "created_by").defer("signing_secret")
+    serializer_class = TeamWebhookSerializer
+    policy_model = TeamWebhook
+    policy_actions = {"test": "change", "rotate_secret": "change"}
+    idempotency_redact = ("secret",)
+    filterset_fields = {"team__slug": ["exact"], "active": ["exact"]}
+    search_fields = ["name", "url"]
+    ordering_fields = ["name", "created_at"]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"   # create and rotate-secret carry the secret
+        return response
+
+    def perform_create(self, serializer):
+        webhook, secret = webhooks.webhook_create(actor=self.request.user, **serializer.validated_data)
+        webhook.new_secret = secret
+        serializer.instance = webhook
+
+    def perform_update(self, serializer):
+        changes = dict(serializer.validated_data)
+        team = changes.pop("team", serializer.instance.team)
+        if team != serializer.instance.team:
+            raise DomainError("A webhook cannot move to another team; create one there.",
+                              fields={"team": ["Cannot change."]})
+        serializer.instance = webhooks.webhook_update(actor=self.request.user, webhook=serializer.instance, **changes)
+
+    def perform_destroy(self, instance):
+        webhooks.webhook_delete(actor=self.request.user, webhook=instance)
+
+    @extend_schema(request=None, responses={202: WebhookDeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        """Send a webhook.test event to this webhook now."""
+        delivery = webhooks.webhook_send_test(actor=request.user, webhook=self.get_object())
+        return Response(WebhookDeliverySerializer(delivery).data, status=202)
+
+    @extend_schema(request=None, responses={200: TeamWebhookSerializer})
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        """Replace the signing secret; the answer carries the new one, once."""
+        webhook, secret = webhooks.webhook_rotate_secret(actor=request.user, webhook=self.get_object())
+        webhook.new_secret = secret
+        return Response(self.get_serializer(webhook).data)
+
+
+class WebhookDeliveryFilter(django_filters.FilterSet):
+    webhook = django_filters.NumberFilter(field_name="webhook_id")
+    team = django_filters.CharFilter(field_name="webhook__team__slug")
+    kind = django_filters.CharFilter(lookup_expr="startswith")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["webhook", "team", "state", "kind", "event_id"]
+
+
+class WebhookDeliveryViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Delivery history of the webhooks the caller may see, newest first. POST redeliver sends a
+    finished delivery again (same event id) for team leads and platform admins."""
+    queryset = WebhookDelivery.objects.select_related("webhook__team").defer("webhook__signing_secret").order_by(
+        "-created_at", "-id")
+    serializer_class = WebhookDeliverySerializer
+    policy_model = WebhookDelivery
+    policy_actions = {"redeliver": "change"}
+    filterset_class = WebhookDeliveryFilter
+    ordering_fields = ["created_at", "next_attempt_at"]
+
+    @extend_schema(request=None, responses={202: WebhookDeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def redeliver(self, request, pk=None):
+        """Queue this delivery's event again, as a new delivery."""
+        copy = webhooks.webhook_delivery_redeliver(actor=request.user, delivery=self.get_object())
+        return Response(WebhookDeliverySerializer(copy).data, status=202)

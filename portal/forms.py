@@ -3,7 +3,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from portal.models import ApiToken, GlobalRole, Team, TeamRole, slug_validator
+from portal.models import ApiToken, GlobalRole, Team, TeamRole, WebhookDelivery, slug_validator
 
 
 def show_domain_error(form, error) -> None:
@@ -93,3 +93,28 @@ class AuditFilterForm(forms.Form):
         data = dict(self.cleaned_data)
         data["team"] = data["team"].slug if data.get("team") else ""
         return data
+
+
+class WebhookForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What receives the events, e.g. 'team chat bridge'.")
+    url = forms.URLField(max_length=500, assume_scheme="https", label="URL",
+                         help_text="An https:// endpoint that accepts a signed JSON POST.")
+    events = forms.CharField(
+        required=False, max_length=1000, label="Events",
+        help_text="Comma-separated event kinds or families, e.g. request.failed, model.*, budget.*. "
+                  "Empty: every event of the team.")
+    active = forms.BooleanField(required=False, initial=True)
+
+    def clean_events(self) -> list[str]:
+        return [event for event in self.cleaned_data["events"].replace(",", " ").split() if event]
+
+    @classmethod
+    def for_webhook(cls, webhook, data=None):
+        """The edit form of ``webhook``: its values until the user posts theirs."""
+        return cls(data, initial={"name": webhook.name, "url": webhook.url, "events": ", ".join(webhook.events),
+                                  "active": webhook.active})
+
+
+class DeliveryFilterForm(forms.Form):
+    state = forms.ChoiceField(required=False, choices=[("", "Any state"), *WebhookDelivery.State.choices])
+    kind = forms.CharField(required=False, max_length=60, label="Event", help_text="Starts with, e.g. 'model.'.")

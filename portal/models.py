@@ -1,8 +1,11 @@
-"""Core data: teams, memberships, roles, AWS accounts, the audit log, API tokens, idempotency."""
+"""Core data: teams, memberships, roles, AWS accounts, the audit log, API tokens, idempotency,
+notifications and team webhooks."""
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
+
+from portal.crypto import EncryptedTextField
 
 
 class GlobalRole(models.TextChoices):
@@ -207,3 +210,67 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.subject} → {self.user}"
+
+
+class TeamWebhook(models.Model):
+    """An HTTPS endpoint of a team that receives the team's events, signed with ``signing_secret``.
+    Written by ``portal.webhooks`` services only."""
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="webhooks")
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500, help_text="HTTPS endpoint that receives a signed POST per event.")
+    # Encrypted (portal.crypto), never hashed: the portal signs every delivery with it.
+    signing_secret = EncryptedTextField()
+    events = models.JSONField(default=list, blank=True,
+                              help_text="Event kinds ('model.in_prod') or families ('model.*'); empty means all.")
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["team__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="webhook_unique_team_name")]
+        indexes = [models.Index(fields=["team", "active"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.team})"
+
+    def subscribes_to(self, kind: str) -> bool:
+        """Whether an event of ``kind`` goes to this webhook: exact kinds, 'family.*', or all when empty."""
+        return not self.events or any(
+            kind == pattern or (pattern.endswith(".*") and kind.startswith(pattern[:-1])) for pattern in self.events)
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or to be sent) to one webhook, with its attempts. A redelivery is a new row
+    with the same ``event_id``, so receivers de-duplicate on it."""
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to send"
+        DELIVERING = "delivering", "Sending"
+        SUCCEEDED = "succeeded", "Delivered"
+        FAILED = "failed", "Gave up"
+
+    webhook = models.ForeignKey(TeamWebhook, on_delete=models.CASCADE, related_name="deliveries")
+    kind = models.CharField(max_length=60)
+    event_id = models.UUIDField(db_index=True)
+    payload = models.JSONField()
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        default=timezone.now, help_text="Pending: when to send. Sending: when the attempt counts as lost.")
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["webhook", "-created_at"]),
+                   models.Index(fields=["webhook", "state", "-created_at"]),
+                   models.Index(fields=["webhook", "kind", "-created_at"]),
+                   models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.kind} → {self.webhook_id} ({self.state})"

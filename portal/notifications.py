@@ -2,6 +2,7 @@
 
 ``notify`` is called by services inside their transaction; the rows commit with the change and
 the e-mails are sent only after commit (by a Celery task), so a rolled-back change notifies nobody.
+An event about a team also goes, once, to the team's webhooks (``portal.webhooks``), the same way.
 """
 from django.conf import settings
 from django.db import transaction
@@ -14,9 +15,13 @@ def notify(*, users, kind: str, subject: str, body: str = "", url: str = "", tea
            email: bool = True) -> list[Notification]:
     """Create one notification per distinct active user; e-mail them after commit when ``email``.
 
-    Side effects: Notification rows; a ``portal.send_notification_emails`` task after commit.
-    Idempotency is the caller's: calling twice notifies twice.
+    Side effects: Notification rows; a ``portal.send_notification_emails`` task after commit; with a
+    ``team``, one webhook event for the team's subscribed webhooks (rows now, sending after commit),
+    whoever the recipients are. Idempotency is the caller's: calling twice notifies twice.
     """
+    if team is not None:
+        from portal.webhooks import webhook_event_emit
+        webhook_event_emit(team=team, kind=kind, subject=subject[:200], body=body, url=url)
     recipients = {user.pk: user for user in users if user is not None and user.is_active and user.pk}
     rows = Notification.objects.bulk_create([
         Notification(user=user, kind=kind, subject=subject[:200], body=body, url=url[:300], team=team)

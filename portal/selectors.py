@@ -1,8 +1,10 @@
 """Read queries shared by pages and the API, always scoped to the user first."""
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
+from django.shortcuts import get_object_or_404
 
-from portal.models import ApiToken, AuditEvent, AwsAccount, GlobalRole, Membership, Notification, RoleAssignment, Team
+from portal.models import (ApiToken, AuditEvent, AwsAccount, GlobalRole, Membership, Notification, RoleAssignment,
+                           Team, TeamWebhook, WebhookDelivery)
 from portal.permissions import global_roles, scope
 
 
@@ -13,7 +15,6 @@ def team_list_for_user(user):
 
 def team_detail_for_user(user, slug: str) -> Team:
     """The team with its members and accounts; Http404 when the user may not see it."""
-    from django.shortcuts import get_object_or_404
     queryset = scope(user, Team.objects.all()).prefetch_related(
         Prefetch("memberships", queryset=Membership.objects.select_related("user").order_by("user__username")),
         Prefetch("accounts", queryset=AwsAccount.objects.order_by("environment", "name")))
@@ -80,3 +81,32 @@ def home_summary(user) -> dict:
     if roles & {"platform_admin", "auditor"}:
         summary["recent_audit"] = list(audit_events_for_user(user)[:8])
     return summary
+
+
+def team_for_user(user, slug: str) -> Team:
+    """The team alone; Http404 when the user may not see it."""
+    return get_object_or_404(scope(user, Team.objects.all()), slug=slug)
+
+
+def webhook_list_for_user(user):
+    """Webhooks the user may see, with their failed-delivery count; the signing secret is not loaded."""
+    return (scope(user, TeamWebhook.objects.select_related("team", "created_by")).defer("signing_secret")
+            .annotate(failed_count=Count("deliveries", filter=Q(deliveries__state=WebhookDelivery.State.FAILED))))
+
+
+def webhook_for_user(user, webhook_id: int) -> TeamWebhook:
+    """One webhook (secret not loaded); Http404 when the user may not see it."""
+    return get_object_or_404(
+        scope(user, TeamWebhook.objects.select_related("team", "created_by")).defer("signing_secret"), pk=webhook_id)
+
+
+def webhook_deliveries_for_user(user, *, webhook=None, state: str = "", kind: str = ""):
+    """Deliveries the user may see, newest first; ``kind`` matches as a prefix; empty filters ignored."""
+    queryset = scope(user, WebhookDelivery.objects.select_related("webhook__team")).defer("webhook__signing_secret")
+    if webhook is not None:
+        queryset = queryset.filter(webhook=webhook)
+    if state:
+        queryset = queryset.filter(state=state)
+    if kind:
+        queryset = queryset.filter(kind__startswith=kind)
+    return queryset.order_by("-created_at", "-id")

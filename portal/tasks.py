@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from portal import webhooks
 from portal.models import IdempotencyRecord, WorkerHeartbeat
 
 
@@ -37,3 +38,16 @@ def send_notification_emails(notification_ids: list[int], **_ignored):
             send_mail(notification.subject, f"{notification.body}{link}", settings.DEFAULT_FROM_EMAIL,
                       [notification.user.email])
         Notification.objects.filter(pk=notification.pk).update(emailed=True)
+
+
+@shared_task(name="portal.deliver_webhook", soft_time_limit=60, time_limit=90)
+def deliver_webhook(delivery_id: int, **_ignored):
+    """Send one webhook delivery if it is pending and due (portal.webhooks.webhook_deliver).
+    A duplicate message finds nothing to claim and does nothing."""
+    webhooks.webhook_deliver(delivery_id)
+
+
+@shared_task(name="portal.webhook_requeue")
+def webhook_requeue(**_ignored):
+    """Beat: re-enqueue webhook deliveries whose message was lost. Safe to repeat."""
+    webhooks.webhook_requeue()

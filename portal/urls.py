@@ -25,6 +25,8 @@ router.register("accounts", api.AwsAccountViewSet, basename="account")
 router.register("audit-events", api.AuditEventViewSet, basename="audit-event")
 router.register("api-tokens", api.ApiTokenViewSet, basename="api-token")
 router.register("notifications", api.NotificationViewSet, basename="notification")
+router.register("webhooks", api.TeamWebhookViewSet, basename="webhook")
+router.register("webhook-deliveries", api.WebhookDeliveryViewSet, basename="webhook-delivery")
 
 portal_patterns = [
     path("", views.home, name="home"),
@@ -41,6 +43,12 @@ portal_patterns = [
     path("tokens/", views.token_list, name="token_list"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("notifications/", views.notification_list, name="notification_list"),
+    path("teams/<slug:slug>/webhooks/", views.webhook_list, name="webhook_list"),
+    path("webhooks/<int:webhook_id>/", views.webhook_detail, name="webhook_detail"),
+    path("webhooks/<int:webhook_id>/delete/", views.webhook_delete, name="webhook_delete"),
+    path("webhooks/<int:webhook_id>/test/", views.webhook_test, name="webhook_test"),
+    path("webhooks/<int:webhook_id>/rotate-secret/", views.webhook_rotate_secret, name="webhook_rotate_secret"),
+    path("webhook-deliveries/<int:delivery_id>/redeliver/", views.webhook_redeliver, name="webhook_redeliver"),
     path("health/", views.health, name="health"),
 ]
 

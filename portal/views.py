@@ -14,10 +14,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from portal import aws, selectors, services
+from portal import aws, selectors, services, webhooks
 from portal.errors import DomainError
-from portal.forms import AuditFilterForm, show_domain_error, MemberForm, RoleGrantForm, TeamForm, TokenCreateForm, UserCreateForm
-from portal.models import AuditEvent, Membership, RoleAssignment, Team, WorkerHeartbeat
+from portal.forms import (AuditFilterForm, DeliveryFilterForm, MemberForm, RoleGrantForm, TeamForm, TokenCreateForm,
+                          UserCreateForm, WebhookForm, show_domain_error)
+from portal.models import AuditEvent, Membership, RoleAssignment, Team, TeamWebhook, WorkerHeartbeat
 from portal.notifications import notification_mark_read
 from portal.permissions import has_perm, is_platform_admin, require
 
@@ -60,7 +61,8 @@ def team_detail(request, slug):
     team = selectors.team_detail_for_user(request.user, slug)
     can_manage = has_perm(request.user, "change", Team)
     return render(request, "portal/team_detail.html", {
-        "team": team, "can_manage": can_manage, "member_form": MemberForm() if can_manage else None})
+        "team": team, "can_manage": can_manage, "member_form": MemberForm() if can_manage else None,
+        "can_view_webhooks": has_perm(request.user, "view", TeamWebhook, team.pk)})
 
 
 @login_required
@@ -230,6 +232,109 @@ def token_revoke(request, token_id):
     services.api_token_revoke(actor=request.user, token=token)
     messages.success(request, f"Token '{token.name}' revoked.")
     return redirect("portal:token_list")
+
+
+# --- Webhooks -----------------------------------------------------------------------------------
+def _no_store(response):
+    response["Cache-Control"] = "no-store"   # a secret shown once must not stay in any cache
+    return response
+
+
+@login_required
+def webhook_list(request, slug):
+    team = selectors.team_for_user(request.user, slug)
+    require(request.user, "view", TeamWebhook, team.pk)
+    form = WebhookForm(request.POST or None)
+    created = new_secret = None
+    if request.method == "POST":
+        require(request.user, "add", TeamWebhook, team.pk)
+        if form.is_valid():
+            try:
+                created, new_secret = webhooks.webhook_create(actor=request.user, team=team, **form.cleaned_data)
+            except DomainError as error:
+                show_domain_error(form, error)
+            else:
+                form = WebhookForm()
+    return _no_store(render(request, "portal/webhook_list.html", {
+        "team": team, "webhooks": selectors.webhook_list_for_user(request.user).filter(team=team).order_by("name"),
+        "form": form, "created": created, "new_secret": new_secret,
+        "can_manage": has_perm(request.user, "add", TeamWebhook, team.pk)}, status=400 if form.errors else 200))
+
+
+def _webhook_page(request, webhook, *, form=None, new_secret=None, status=200):
+    filters = DeliveryFilterForm(request.GET or None)
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    deliveries = selectors.webhook_deliveries_for_user(request.user, webhook=webhook, state=chosen.get("state", ""),
+                                                       kind=chosen.get("kind", ""))
+    can_manage = has_perm(request.user, "change", TeamWebhook, webhook.team_id)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return _no_store(render(request, "portal/webhook_detail.html", {
+        "webhook": webhook, "team": webhook.team, "page": paginate(request, deliveries), "filters": filters,
+        "query": query.urlencode(), "can_manage": can_manage, "new_secret": new_secret,
+        "form": form or (WebhookForm.for_webhook(webhook) if can_manage else None)}, status=status))
+
+
+@login_required
+def webhook_detail(request, webhook_id):
+    """GET: the webhook and its delivery history. POST: save the edit form."""
+    webhook = selectors.webhook_for_user(request.user, webhook_id)
+    if request.method != "POST":
+        return _webhook_page(request, webhook)
+    require(request.user, "change", TeamWebhook, webhook.team_id)
+    form = WebhookForm.for_webhook(webhook, request.POST)
+    if form.is_valid():
+        try:
+            webhooks.webhook_update(actor=request.user, webhook=webhook, **form.cleaned_data)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            messages.success(request, f"Webhook '{form.cleaned_data['name']}' saved.")
+            return redirect("portal:webhook_detail", webhook_id=webhook.pk)
+    return _webhook_page(request, webhook, form=form, status=400)
+
+
+@login_required
+@require_POST
+def webhook_delete(request, webhook_id):
+    webhook = selectors.webhook_for_user(request.user, webhook_id)
+    webhooks.webhook_delete(actor=request.user, webhook=webhook)
+    messages.success(request, f"Webhook '{webhook.name}' deleted.")
+    return redirect("portal:webhook_list", slug=webhook.team.slug)
+
+
+@login_required
+@require_POST
+def webhook_test(request, webhook_id):
+    webhook = selectors.webhook_for_user(request.user, webhook_id)
+    try:
+        webhooks.webhook_send_test(actor=request.user, webhook=webhook)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "A test event is on its way; its delivery appears below.")
+    return redirect("portal:webhook_detail", webhook_id=webhook.pk)
+
+
+@login_required
+@require_POST
+def webhook_rotate_secret(request, webhook_id):
+    webhook = selectors.webhook_for_user(request.user, webhook_id)
+    webhook, secret = webhooks.webhook_rotate_secret(actor=request.user, webhook=webhook)
+    return _webhook_page(request, webhook, new_secret=secret)
+
+
+@login_required
+@require_POST
+def webhook_redeliver(request, delivery_id):
+    delivery = get_object_or_404(selectors.webhook_deliveries_for_user(request.user), pk=delivery_id)
+    try:
+        webhooks.webhook_delivery_redeliver(actor=request.user, delivery=delivery)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"The {delivery.kind} event will be sent again.")
+    return redirect("portal:webhook_detail", webhook_id=delivery.webhook_id)
 
 
 # --- Notifications -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from portal.crypto import EncryptedJSONField
 from portal.models import AwsAccount, Environment, Team, TeamRole
 
 HOURS_PER_MONTH = Decimal("730")
@@ -174,8 +175,8 @@ class ProvisioningRequest(models.Model):
                             help_text="ProvisionedProductName: unique in the account, cannot change later.")
     project = models.CharField(max_length=100, blank=True, help_text="The 'project' tag.")
     parameters = models.JSONField(default=dict, blank=True, help_text="Values sent to AWS (NoEcho ones excluded)")
-    secret_parameters = models.JSONField(default=dict, blank=True,
-                                         help_text="NoEcho values, kept only until AWS accepted the call")
+    secret_parameters = EncryptedJSONField(default=dict, blank=True,
+                                           help_text="NoEcho values, encrypted, kept only until AWS accepted the call")
     pending_parameters = models.JSONField(default=dict, blank=True, help_text="Values of the update under way")
     state = models.CharField(max_length=20, choices=RequestState.choices, default=RequestState.DRAFT, db_index=True)
     operation = models.CharField(max_length=10, choices=Operation.choices, default=Operation.PROVISION)

@@ -23,14 +23,20 @@ def _fail_on_aws_shape_violations():
     assert not aws_support.VIOLATIONS, "sandbox responses broke botocore's shapes:\n" + "\n".join(aws_support.VIOLATIONS)
 
 
-@pytest.fixture(scope="session")
-def portal_sandbox():
-    """A sandbox on a free loopback port with instant durations, used as the portal's AWS."""
+def start_fast_sandbox():
+    """A sandbox on a free loopback port with instant durations (the caller stops it)."""
     from sandbox.server import start_in_thread
 
     server = start_in_thread(port=0)
     server.engine.config.update({"provision_seconds": 0, "account_seconds": 0, "domain_seconds": 0,
                                  "export_seconds": 0})
+    return server
+
+
+@pytest.fixture(scope="session")
+def portal_sandbox():
+    """The session's sandbox, used as the portal's AWS."""
+    server = start_fast_sandbox()
     yield server
     server.stop()
 

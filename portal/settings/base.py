@@ -24,6 +24,8 @@ USE_I18N = True
 USE_TZ = True
 PORTAL_NAME = env("PORTAL_NAME", "ML Platform Portal")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", "http://127.0.0.1:8000")   # for links in e-mails
+# Key for secrets the portal must read back (portal/crypto.py); unset: derived from SECRET_KEY.
+PORTAL_ENCRYPTION_KEY = env("PORTAL_ENCRYPTION_KEY", "")
 # The apps whose pages (<app>.urls) and API (<app>.api.register_api) portal.urls mounts.
 PORTAL_APPS = ["provisioning", "provisioning.accounts", "governance", "governance.cards", "costs"]
 PORTAL_ENVIRONMENT = "base"
@@ -235,6 +237,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EnvironmentEnum": "portal.models.Environment",
         "VendingEnvironmentEnum": "provisioning.accounts.models.VENDING_ENVIRONMENTS",
+        # Model-version decisions and account-request approvals share approve/reject.
+        "DecisionEnum": "governance.models.Decision",
         "DeploymentEnvironmentEnum": [("test", "Test"), ("prod", "Production")],
         "ModelStageEnum": "governance.models.Stage",
         "DecisionStageEnum": "governance.models.DecisionStage",
@@ -243,11 +247,21 @@ SPECTACULAR_SETTINGS = {
         "ShareStatusEnum": "governance.cards.models.ShareStatus",
         "ExportStatusEnum": "governance.cards.models.ExportStatus",
         "CostSyncStatusEnum": "costs.models.CostSyncRun.Status",
+        "WebhookDeliveryStateEnum": "portal.models.WebhookDelivery.State",
     },
 }
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 IDEMPOTENCY_ABANDONED_MINUTES = 5   # an unfinished first request older than this is taken over
+
+# --- Outbound webhooks (portal/webhooks.py, docs/webhooks.md) ------------------------------------
+PORTAL_WEBHOOK_CONNECT_TIMEOUT = env_int("PORTAL_WEBHOOK_CONNECT_TIMEOUT", 5)     # seconds
+PORTAL_WEBHOOK_READ_TIMEOUT = env_int("PORTAL_WEBHOOK_READ_TIMEOUT", 10)          # seconds
+PORTAL_WEBHOOK_MAX_ATTEMPTS = env_int("PORTAL_WEBHOOK_MAX_ATTEMPTS", 8)
+PORTAL_WEBHOOK_BACKOFF_SECONDS = env_int("PORTAL_WEBHOOK_BACKOFF_SECONDS", 30)    # first retry; doubles
+PORTAL_WEBHOOK_BACKOFF_MAX_SECONDS = env_int("PORTAL_WEBHOOK_BACKOFF_MAX_SECONDS", 3600)
+# Receivers on loopback (http://127.0.0.1, http://localhost): for development and tests only.
+PORTAL_WEBHOOK_ALLOW_LOOPBACK = env_bool("PORTAL_WEBHOOK_ALLOW_LOOPBACK", False)
 
 # --- Celery (DESIGN.md §4) --------------------------------------------------------------------
 # CELERY_BROKER_URL (Redis in production); the embedded default is a broker in files under var/
@@ -292,6 +306,14 @@ AWS_CLIENT_INSTRUMENT = None   # dotted path of fn(client) called on every new c
 ACCOUNT_VENDING_PATH = env("ACCOUNT_VENDING_PATH", "organizations")   # or "control_tower"
 ACCOUNT_MAX_IN_FLIGHT = env_int("ACCOUNT_MAX_IN_FLIGHT", 5)           # AWS allows 5 concurrent account operations
 ACCOUNT_EMAIL_PATTERN = env("ACCOUNT_EMAIL_PATTERN", "aws+{team}-{env}@example.com")
+# Monthly budgets (USD) above this need a second platform admin's approval (docs/decisions.md).
+ACCOUNT_VENDING_SECOND_APPROVAL_BUDGET_USD = env_int("ACCOUNT_VENDING_SECOND_APPROVAL_BUDGET_USD", 10000)
+# Service Catalog product names provisioned into every new account while baselining (none: tag and link only).
+ACCOUNT_BASELINE_PRODUCTS = env_list("ACCOUNT_BASELINE_PRODUCTS")
+
+# --- Provisioning -------------------------------------------------------------------------------
+# In-flight requests whose last step is older than this are re-enqueued by the reconciler.
+PROVISIONING_STALE_SECONDS = env_int("PROVISIONING_STALE_SECONDS", 600)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
@@ -307,6 +329,7 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "portal.heartbeat": {"task": "portal.heartbeat", "schedule": 30.0},
     "portal.idempotency_purge": {"task": "portal.idempotency_purge", "schedule": 3600.0},
+    "portal.webhook_requeue": {"task": "portal.webhook_requeue", "schedule": 60.0},
     "governance.registry_sync": {"task": "governance.registry_sync", "schedule": 300.0},
     "governance.reconcile": {"task": "governance.reconcile", "schedule": 300.0},
     "governance.approval_reminders": {"task": "governance.approval_reminders", "schedule": 3600.0},
@@ -316,6 +339,7 @@ CELERY_BEAT_SCHEDULE = {
     "account_vending.dispatch_queue": {"task": "account_vending.dispatch_queue", "schedule": 60.0},
     "account_vending.lease_check": {"task": "account_vending.lease_check", "schedule": 6 * 3600.0},
     "costs.cost_sync_window": {"task": "costs.cost_sync_window", "schedule": 6 * 3600.0},
+    "costs.usage_sync": {"task": "costs.usage_sync", "schedule": 6 * 3600.0},
     "costs.cost_digest_send": {"task": "costs.cost_digest_send", "schedule": 6 * 3600.0},  # once a week per user
     "model_cards.sync": {"task": "model_cards.sync", "schedule": 600.0},
 }

@@ -10,6 +10,7 @@ from portal.permissions import SYSTEM
 from provisioning.accounts import services
 from provisioning.accounts.models import AccountRequest
 from provisioning.accounts.tasks import request_step
+from tests.conftest import start_fast_sandbox
 
 pytestmark = pytest.mark.django_db
 PRODUCTS = ["Account Guardrails", "Account Network Baseline"]
@@ -19,11 +20,7 @@ PRODUCTS = ["Account Guardrails", "Account Network Baseline"]
 def baseline_sandbox():
     """A sandbox whose "ML Platform" portfolio (shared with the organization) also holds two
     parameterless baseline products, created through the Service Catalog admin API."""
-    from sandbox.server import start_in_thread
-
-    server = start_in_thread(port=0)
-    server.engine.config.update({"provision_seconds": 0, "account_seconds": 0, "domain_seconds": 0,
-                                 "export_seconds": 0})
+    server = start_fast_sandbox()
     yield server
     server.stop()
 

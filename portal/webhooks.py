@@ -1,0 +1,386 @@
+"""Outbound webhooks: a team's events, signed and POSTed to its endpoints, with retries (docs/webhooks.md).
+
+``webhook_event_emit`` runs inside ``notify``, in the caller's transaction: one delivery row per
+subscribed active webhook commits with the change, and sending is enqueued after commit, so a
+rolled-back change sends nothing. ``webhook_deliver`` claims a row by compare-and-set before it
+POSTs, so a duplicate task message or a second worker never sends one delivery twice at once, and
+a delivered one is never sent again. Management services check permission and write an audit event
+(never containing the secret) in the same transaction.
+"""
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import random
+import re
+import secrets
+import socket
+import ssl
+import time
+import uuid
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.audit import audit_record
+from portal.errors import Conflict, DomainError, InvalidTransition
+from portal.models import Team, TeamRole, TeamWebhook, WebhookDelivery
+from portal.notifications import absolute_url, notify
+from portal.permissions import require
+from portal.services import full_clean_or_explain
+
+State = WebhookDelivery.State
+WEBHOOK_FIELDS = ("name", "url", "events", "active")
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?$")
+EVENT_FAMILIES = ("request.*", "approval.*", "account_request.*", "model.*", "model_card.*", "budget.*",
+                  "inventory.*")
+EXCERPT_BYTES = 500
+
+
+class DeliveryRefused(Exception):
+    """The receiver's address is one the portal does not send to."""
+
+
+# --- Validation ---------------------------------------------------------------------------------
+def _loopback_allowed() -> bool:
+    return settings.DEBUG or settings.PORTAL_WEBHOOK_ALLOW_LOOPBACK
+
+
+def _clean_url(url: str) -> str:
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.username or parts.password:
+        raise DomainError("Put no user name or password in the URL: the signature proves the portal sent it.",
+                          fields={"url": ["Remove the user name and password."]})
+    loopback = host in LOOPBACK_NAMES
+    if loopback and not _loopback_allowed():
+        raise DomainError("The portal does not send webhooks to itself (127.0.0.1, localhost).",
+                          fields={"url": ["Use the receiver's public or internal host name."]})
+    if not host or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise DomainError("Use an https:// URL; plain http is accepted only for 127.0.0.1 or localhost in "
+                          "development.", fields={"url": ["Use an https:// URL."]})
+    return url
+
+
+def _clean_events(events) -> list[str]:
+    cleaned = sorted({event.strip() for event in events or () if event.strip()})
+    wrong = [event for event in cleaned if not KIND_PATTERN.match(event)]
+    if wrong:
+        raise DomainError(f"Unknown event pattern: {', '.join(wrong)}.", fields={"events": [
+            "Use event kinds such as 'request.failed' or families such as 'model.*', separated by commas."]})
+    return cleaned
+
+
+def _snapshot(webhook: TeamWebhook) -> dict:
+    return {name: getattr(webhook, name) for name in WEBHOOK_FIELDS}
+
+
+def _new_secret() -> str:
+    return f"whsec_{secrets.token_urlsafe(32)}"
+
+
+# --- Management services -------------------------------------------------------------------------
+def webhook_create(*, actor, team: Team, name: str, url: str, events=(), active: bool = True
+                   ) -> tuple[TeamWebhook, str]:
+    """Create a team webhook with a new signing secret. Returns the row and the secret, to show once.
+    Writes the row and a ``webhook.create`` audit event (without the secret). A repeat with the same
+    name raises Conflict."""
+    require(actor, "add", TeamWebhook, team.pk)
+    secret = _new_secret()
+    with transaction.atomic():
+        if TeamWebhook.objects.filter(team=team, name__iexact=name.strip()).exists():
+            raise Conflict(f"{team.name} already has a webhook called '{name.strip()}'.",
+                           fields={"name": ["Already taken in this team."]})
+        webhook = TeamWebhook(team=team, name=name.strip(), url=_clean_url(url), events=_clean_events(events),
+                              active=active, signing_secret=secret, created_by=actor if actor.pk else None)
+        full_clean_or_explain(webhook)
+        webhook.save()
+        audit_record(actor=actor, action="webhook.create", target=webhook, team=team, after=_snapshot(webhook))
+    return webhook, secret
+
+
+def _locked(webhook: TeamWebhook) -> TeamWebhook:
+    return TeamWebhook.objects.select_for_update(of=("self",)).select_related("team").get(pk=webhook.pk)
+
+
+def webhook_update(*, actor, webhook: TeamWebhook, **changes) -> TeamWebhook:
+    """Change a webhook's name, URL, subscribed events or active flag. Audited with before/after;
+    a call that changes nothing writes nothing. Pending deliveries of a deactivated webhook give up."""
+    require(actor, "change", TeamWebhook, webhook.team_id)
+    unknown = set(changes) - set(WEBHOOK_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown webhook field: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        webhook = _locked(webhook)
+        before = _snapshot(webhook)
+        if "name" in changes:
+            webhook.name = changes["name"].strip()
+        if "url" in changes:
+            webhook.url = _clean_url(changes["url"])
+        if "events" in changes:
+            webhook.events = _clean_events(changes["events"])
+        if "active" in changes:
+            webhook.active = bool(changes["active"])
+        if _snapshot(webhook) == before:
+            return webhook
+        if TeamWebhook.objects.filter(team=webhook.team, name__iexact=webhook.name).exclude(pk=webhook.pk).exists():
+            raise Conflict(f"{webhook.team.name} already has a webhook called '{webhook.name}'.",
+                           fields={"name": ["Already taken in this team."]})
+        full_clean_or_explain(webhook)
+        webhook.save(update_fields=list(WEBHOOK_FIELDS))
+        audit_record(actor=actor, action="webhook.update", target=webhook, team=webhook.team, before=before,
+                     after=_snapshot(webhook))
+    return webhook
+
+
+def webhook_delete(*, actor, webhook: TeamWebhook) -> None:
+    """Delete a webhook and its delivery history; queued sends find nothing and stop. Audited."""
+    require(actor, "delete", TeamWebhook, webhook.team_id)
+    with transaction.atomic():
+        webhook = _locked(webhook)
+        audit_record(actor=actor, action="webhook.delete", target=webhook, team=webhook.team,
+                     before=_snapshot(webhook))
+        webhook.delete()
+
+
+def webhook_rotate_secret(*, actor, webhook: TeamWebhook) -> tuple[TeamWebhook, str]:
+    """Replace the signing secret; returns the webhook and the new secret, to show once. Every send
+    from now on (retries included) is signed with it. Audited without the secret; each call rotates."""
+    require(actor, "change", TeamWebhook, webhook.team_id)
+    secret = _new_secret()
+    with transaction.atomic():
+        webhook = _locked(webhook)
+        webhook.signing_secret, webhook.secret_rotated_at = secret, timezone.now()
+        webhook.save(update_fields=["signing_secret", "secret_rotated_at"])
+        audit_record(actor=actor, action="webhook.rotate_secret", target=webhook, team=webhook.team,
+                     after={"secret_rotated_at": webhook.secret_rotated_at})
+    return webhook, secret
+
+
+def webhook_send_test(*, actor, webhook: TeamWebhook) -> WebhookDelivery:
+    """Queue a ``webhook.test`` event for this webhook only (whatever it subscribes to); sent after
+    commit. Audited. Each call sends a new test event."""
+    require(actor, "change", TeamWebhook, webhook.team_id)
+    with transaction.atomic():
+        webhook = _locked(webhook)
+        if not webhook.active:
+            raise InvalidTransition("The webhook is inactive; activate it before sending a test event.")
+        event_id = uuid.uuid4()
+        payload = _payload(event_id=event_id, kind="webhook.test", team=webhook.team,
+                           subject=f"Test event for the webhook '{webhook.name}'",
+                           body="Sent from the portal to check that the receiver verifies the signature.",
+                           url=reverse("portal:webhook_detail", args=[webhook.pk]))
+        [delivery] = _create_deliveries([webhook], kind="webhook.test", event_id=event_id, payload=payload)
+        audit_record(actor=actor, action="webhook.test", target=webhook, team=webhook.team,
+                     after={"event_id": str(event_id), "delivery": delivery.pk})
+    return delivery
+
+
+def webhook_delivery_redeliver(*, actor, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a finished delivery again as a new delivery row with the same event id and payload (receivers
+    de-duplicate on the id); sent after commit. Audited. A delivery still being sent raises
+    InvalidTransition; each call on a finished one queues another send."""
+    require(actor, "change", WebhookDelivery, delivery.webhook.team_id)
+    with transaction.atomic():
+        webhook = _locked(delivery.webhook)
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        if delivery.state not in (State.SUCCEEDED, State.FAILED):
+            raise InvalidTransition("This delivery is still being sent; redeliver it once it has finished.")
+        if not webhook.active:
+            raise InvalidTransition("The webhook is inactive; activate it before redelivering.")
+        [copy] = _create_deliveries([webhook], kind=delivery.kind, event_id=delivery.event_id,
+                                    payload=delivery.payload)
+        audit_record(actor=actor, action="webhook_delivery.redeliver", target=copy, team=webhook.team,
+                     after={"redelivery_of": delivery.pk, "event_id": str(delivery.event_id), "kind": delivery.kind})
+    return copy
+
+
+# --- Emission ------------------------------------------------------------------------------------
+def _payload(*, event_id, kind: str, team: Team, subject: str, body: str, url: str) -> dict:
+    return {"id": str(event_id), "kind": kind, "team": team.slug, "subject": subject, "body": body,
+            "url": absolute_url(url) if url else "", "occurred_at": timezone.now().isoformat()}
+
+
+def _schedule(delivery_ids: list[int], countdown: int = 0) -> None:
+    from portal.tasks import deliver_webhook
+
+    def send():
+        for delivery_id in delivery_ids:
+            deliver_webhook.apply_async(args=[delivery_id], countdown=countdown)
+    transaction.on_commit(send)
+
+
+def _create_deliveries(webhooks, *, kind: str, event_id, payload: dict) -> list[WebhookDelivery]:
+    rows = WebhookDelivery.objects.bulk_create([
+        WebhookDelivery(webhook=webhook, kind=kind, event_id=event_id, payload=payload) for webhook in webhooks])
+    _schedule([row.pk for row in rows])
+    return rows
+
+
+def webhook_event_emit(*, team: Team, kind: str, subject: str, body: str = "", url: str = ""
+                       ) -> list[WebhookDelivery]:
+    """Queue one event for every active webhook of ``team`` subscribed to ``kind``, in the caller's
+    transaction; sending is enqueued after commit. The portal's own ``webhook.*`` notices are never
+    emitted, so a failing webhook cannot feed itself. Calling twice emits two events."""
+    if kind.startswith("webhook."):
+        return []
+    webhooks = [webhook for webhook in TeamWebhook.objects.filter(team=team, active=True).defer("signing_secret")
+                if webhook.subscribes_to(kind)]
+    if not webhooks:
+        return []
+    event_id = uuid.uuid4()
+    payload = _payload(event_id=event_id, kind=kind, team=team, subject=subject, body=body, url=url)
+    return _create_deliveries(webhooks, kind=kind, event_id=event_id, payload=payload)
+
+
+# --- Signing and sending -------------------------------------------------------------------------
+def signature_header(secret: str, body: bytes, timestamp: int) -> str:
+    """``t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``: what receivers verify."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def _receiver_ip(scheme: str, host: str, port: int) -> str:
+    """An address of ``host`` the portal may send to; never link-local (cloud metadata), multicast or
+    unspecified, loopback only in development. The connection goes to this very address, so a DNS
+    answer cannot change between the check and the send."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise DeliveryRefused(f"Cannot resolve {host}: {error.strerror}.") from None
+    for _family, _type, _proto, _name, sockaddr in infos:
+        ip = ipaddress.ip_address(sockaddr[0])
+        ip = getattr(ip, "ipv4_mapped", None) or ip
+        if ip.is_link_local or ip.is_multicast or ip.is_unspecified:
+            continue
+        if ip.is_loopback and not _loopback_allowed():
+            continue
+        if scheme == "http" and not ip.is_loopback:
+            continue
+        return sockaddr[0]
+    raise DeliveryRefused(f"{host} resolves to no address the portal sends webhooks to.")
+
+
+def _http_post(url: str, body: bytes, headers: dict) -> tuple[int, str]:
+    """POST without following redirects, with connect and read timeouts; reads at most EXCERPT_BYTES
+    of the answer. Returns (status, excerpt)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    ip = _receiver_ip(parts.scheme, parts.hostname, port)
+    sock = socket.create_connection((ip, port), timeout=settings.PORTAL_WEBHOOK_CONNECT_TIMEOUT)
+    try:
+        sock.settimeout(settings.PORTAL_WEBHOOK_READ_TIMEOUT)
+        if parts.scheme == "https":
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
+        connection = http.client.HTTPConnection(parts.hostname, port)
+        connection.sock = sock
+        path = parts.path or "/"
+        connection.request("POST", f"{path}?{parts.query}" if parts.query else path, body,
+                           {**headers, "Host": parts.netloc})
+        response = connection.getresponse()
+        return response.status, response.read(EXCERPT_BYTES).decode("utf-8", "replace")
+    finally:
+        sock.close()
+
+
+def _attempt(delivery: WebhookDelivery) -> tuple[int | None, str, str]:
+    """One POST of ``delivery``: (status code or None, error or "" on success, response excerpt)."""
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    headers = {"Content-Type": "application/json", "User-Agent": f"{settings.PORTAL_NAME} webhooks",
+               "X-Portal-Event": delivery.kind, "X-Portal-Event-Id": str(delivery.event_id),
+               "X-Portal-Delivery": str(delivery.pk),
+               "X-Portal-Signature": signature_header(delivery.webhook.signing_secret, body, int(time.time()))}
+    try:
+        status, excerpt = _http_post(delivery.webhook.url, body, headers)
+    except DeliveryRefused as error:
+        return None, str(error), ""
+    except SoftTimeLimitExceeded:
+        return None, "The receiver took too long to answer.", ""
+    except (OSError, http.client.HTTPException) as error:
+        return None, f"{type(error).__name__}: {error}", ""
+    if 200 <= status < 300:
+        return status, "", excerpt
+    if 300 <= status < 400:
+        return status, f"The receiver answered HTTP {status}; redirects are not followed.", excerpt
+    return status, f"The receiver answered HTTP {status}.", excerpt
+
+
+def backoff_seconds(attempts: int) -> int:
+    """Wait after ``attempts`` failed tries: base × 2^(attempts−1) plus 0–20 % jitter, capped."""
+    delay = settings.PORTAL_WEBHOOK_BACKOFF_SECONDS * 2 ** min(attempts - 1, 20) * random.uniform(1.0, 1.2)
+    return int(min(delay, settings.PORTAL_WEBHOOK_BACKOFF_MAX_SECONDS))
+
+
+def _lease_seconds() -> int:
+    return settings.PORTAL_WEBHOOK_CONNECT_TIMEOUT + settings.PORTAL_WEBHOOK_READ_TIMEOUT + 60
+
+
+def webhook_deliver(delivery_id: int) -> str | None:
+    """Send one delivery if it is pending and due. Claims it (pending → delivering, compare-and-set
+    under a row lock), POSTs outside any transaction, then records the outcome by compare-and-set:
+    succeeded; pending again with a growing countdown (task enqueued after commit); or, after
+    PORTAL_WEBHOOK_MAX_ATTEMPTS, failed with the team leads notified in the portal. A repeated or
+    concurrent run finds nothing to claim and does nothing. Returns the new state, or None."""
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (WebhookDelivery.objects.select_for_update(of=("self",), skip_locked=True)
+                    .select_related("webhook__team")
+                    .filter(pk=delivery_id, state=State.PENDING, next_attempt_at__lte=now + timedelta(seconds=2))
+                    .first())
+        if delivery is None:
+            return None
+        if not delivery.webhook.active:
+            delivery.state, delivery.last_error = State.FAILED, "The webhook was deactivated before this was sent."
+            delivery.save(update_fields=["state", "last_error"])
+            return State.FAILED
+        delivery.state, delivery.attempts = State.DELIVERING, delivery.attempts + 1
+        delivery.next_attempt_at = now + timedelta(seconds=_lease_seconds())
+        delivery.save(update_fields=["state", "attempts", "next_attempt_at"])
+    status, error, excerpt = _attempt(delivery)
+    outcome = {"last_status_code": status, "last_error": error[:300], "response_excerpt": excerpt[:500]}
+    with transaction.atomic():
+        claimed = WebhookDelivery.objects.filter(pk=delivery.pk, state=State.DELIVERING, attempts=delivery.attempts)
+        if not error:
+            claimed.update(state=State.SUCCEEDED, delivered_at=timezone.now(), **outcome)
+            return State.SUCCEEDED
+        if delivery.attempts >= settings.PORTAL_WEBHOOK_MAX_ATTEMPTS:
+            if claimed.update(state=State.FAILED, **outcome):
+                _notify_gave_up(delivery, error)
+            return State.FAILED
+        delay = backoff_seconds(delivery.attempts)
+        if claimed.update(state=State.PENDING, next_attempt_at=timezone.now() + timedelta(seconds=delay), **outcome):
+            _schedule([delivery.pk], countdown=delay)
+        return State.PENDING
+
+
+def _notify_gave_up(delivery: WebhookDelivery, error: str) -> None:
+    webhook = delivery.webhook
+    leads = [membership.user for membership in
+             webhook.team.memberships.filter(role=TeamRole.LEAD).select_related("user")]
+    notify(users=leads, kind="webhook.failed", team=webhook.team,
+           subject=f"Webhook '{webhook.name}' gave up on a {delivery.kind} event",
+           body=f"The event {delivery.event_id} did not reach {webhook.url} after {delivery.attempts} attempts. "
+                f"Last error: {error} Fix the receiver, then redeliver the event from the webhook's page.",
+           url=reverse("portal:webhook_detail", args=[webhook.pk]))
+
+
+def webhook_requeue(*, grace_seconds: int = 120) -> int:
+    """For deliveries whose task message was lost: attempts past their lease (the worker died) go back
+    to pending, and pending deliveries overdue by ``grace_seconds`` are enqueued again. Returns how
+    many were enqueued. Safe to repeat: ``webhook_deliver``'s claim sends each attempt at most once."""
+    now = timezone.now()
+    WebhookDelivery.objects.filter(state=State.DELIVERING, next_attempt_at__lt=now).update(
+        state=State.PENDING, last_error="The attempt was interrupted (worker lost); retrying.")
+    overdue = list(WebhookDelivery.objects.filter(
+        state=State.PENDING, next_attempt_at__lt=now - timedelta(seconds=grace_seconds))
+        .order_by("next_attempt_at").values_list("pk", flat=True)[:1000])
+    _schedule(overdue)
+    return len(overdue)
