@@ -168,12 +168,13 @@ class TagCostSerializer(serializers.Serializer):
 
 class TagQuerySerializer(serializers.Serializer):
     key = serializers.ChoiceField(choices=CostTagDaily.Key.choices, required=False,
-                                  help_text="Only this tag: project, model or domain (a SageMaker domain).")
+                                  help_text="Only this tag: project, model, domain (a SageMaker domain) or request "
+                                            "(a provisioned product: the portal-request tag, the request's id).")
 
 
 class CostByTagViewSet(CostReportViewSet):
-    """Spend per team and project, model or SageMaker domain tag in the range (tagged cost only),
-    largest first."""
+    """Spend per team and project, model, SageMaker domain or provisioned product (portal-request)
+    tag in the range (tagged cost only), largest first."""
     @extend_schema(parameters=[*QUERY_PARAMETERS, OpenApiParameter("key", str, enum=CostTagDaily.Key.values)],
                    responses=TagCostSerializer(many=True))
     def list(self, request):

@@ -54,7 +54,8 @@ def _tag_value(key: str) -> str:
 def cost_and_usage(*, start: date, end: date, grouping: str, budget: RequestBudget) -> list[dict]:
     """Daily UnblendedCost and AmortizedCost for [start, end) grouped by ``grouping`` (a GROUPINGS
     key), following NextPageToken. Rows: day, keys (tag values stripped of ``key$``), unblended,
-    amortized (Decimal), estimated."""
+    amortized (Decimal), estimated. Raises RequestBudgetExceeded when the pages outrun ``budget``
+    (the requests already made stay counted on it)."""
     ce = client("ce")
     group_by = GROUPINGS[grouping]
     params = {"TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()}, "Granularity": "DAILY",

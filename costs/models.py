@@ -36,7 +36,8 @@ class CostSyncRun(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     notes = models.TextField(blank=True, help_text="What was skipped, and why (the run still succeeded).")
-    groupings = models.JSONField(default=list, blank=True, help_text="The Cost Explorer groupings read.")
+    groupings = models.JSONField(default=dict, blank=True, help_text=(
+        "Per grouping tried: {pages: Cost Explorer requests spent, complete: read to the last page}."))
     started_at = models.DateTimeField(db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -320,9 +320,9 @@ def team_report(user, team: Team, *, metric: str = Metric.UNBLENDED, start: date
     accounts = list(CostDaily.objects.filter(_between(start, end), team=team)
                     .values("account_id", "environment").annotate(amount=Sum(metric)).order_by("-amount"))
     burn = budget_burn(team, metric=metric, periods=periods)
-    tagged = {key: [] for key in CostTagDaily.Key.values}
-    for entry in cost_by_tag(user, metric=metric, start=start, end=end, team=team, scope=scope)[:100]:
-        tagged[entry["key"]].append(entry)
+    tagged = {key: list(cost_by_tag(user, metric=metric, start=start, end=end, team=team, key=key,
+                                    scope=scope)[:TAG_ROWS_PER_KEY])
+              for key in CostTagDaily.Key.values}     # one query per tag key, so products never crowd out models
     return {"team": team, "row": row, "metric": metric, "recent": recent_provisioning_estimate(team),
             "projects": tagged["project"], "models": tagged["model"], "domains": tagged["domain"],
             "products": _with_request_names(team, tagged["request"]),
@@ -332,18 +332,22 @@ def team_report(user, team: Team, *, metric: str = Metric.UNBLENDED, start: date
             "anomalies": cost_anomalies(user, start=start, end=end, team=team, scope=scope)}
 
 
+TAG_ROWS_PER_KEY = 25
+
+
 def cost_by_tag(user, *, metric: str = Metric.UNBLENDED, start: date, end: date, team: Team | None = None,
-                key: str = "", scope: CostScope | None = None) -> list[dict]:
-    """Spend in [start, end) per team and project, model or SageMaker domain tag (``key`` narrows
-    to one), largest first; tagged cost only (one query)."""
+                key: str = "", scope: CostScope | None = None):
+    """Spend in [start, end) per team and project, model, SageMaker domain or portal-request tag
+    (``key`` narrows to one), largest first; tagged cost only. A lazy queryset of dicts: callers
+    slice or paginate it in SQL."""
     scope = scope or cost_scope(user)
     queryset = scope.filter(CostTagDaily.objects.filter(_between(start, end)))
     if team is not None:
         queryset = queryset.filter(team=team)
     if key:
         queryset = queryset.filter(key=key)
-    return list(queryset.values("team__slug", "key", "value").annotate(amount=Sum(metric))
-                .order_by("-amount", "key", "value"))
+    return (queryset.values("team__slug", "key", "value").annotate(amount=Sum(metric))
+            .order_by("-amount", "key", "value"))
 
 
 def _with_request_names(team: Team, entries: list[dict]) -> list[dict]:

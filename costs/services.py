@@ -11,9 +11,10 @@ whatever is left in an account is its untagged cost. When tags match account own
 portal provisions) this is exact.
 
 Request budget: team x service and account x service (with their pages) and the two forecasts are
-read on every run; the tag breakdowns (team x project, model, SageMaker domain) take the requests
-left, the one refreshed longest ago first, so a run never exceeds MAX_REQUESTS_PER_SYNC however
-many teams there are, and a breakdown skipped now is the first one read next time.
+read on every run; the tag breakdowns (team x project, model, SageMaker domain, portal-request)
+take the requests left, the one read longest ago first, so a run never exceeds
+MAX_REQUESTS_PER_SYNC however many teams there are. A breakdown skipped now is the first one tried
+next time, unless it needed more requests than are left, which then go to the next one.
 """
 import logging
 import time
@@ -84,20 +85,34 @@ def cost_sync_window(*, actor=SYSTEM, start: date | None = None, end: date | Non
     began = time.monotonic()
     budget = aws.RequestBudget(limit=max_requests)
     try:
-        team_rows = aws.cost_and_usage(start=start, end=end, grouping="team_service", budget=budget)
-        account_rows = aws.cost_and_usage(start=start, end=end, grouping="account_service", budget=budget)
+        fetched, tried = {}, {}
+        for grouping in ("team_service", "account_service"):      # the totals: always read in full
+            made_before = budget.made
+            fetched[grouping] = aws.cost_and_usage(start=start, end=end, grouping=grouping, budget=budget)
+            tried[grouping] = {"pages": budget.made - made_before, "complete": True}
         forecasts = {}
         if forecast:
             for metric in Metric.values:
                 forecasts[metric] = aws.cost_forecast(start=day, end=next_month(day), metric=metric, budget=budget)
-        fetched = {"team_service": team_rows, "account_service": account_rows}
         notes = []
-        for grouping in _tag_groupings_by_staleness():     # optional breakdowns: only with the requests left
+        history = _tag_breakdown_history()
+        for grouping in history["order"]:     # optional breakdowns: only with the requests left
+            label = grouping.replace("_", " x ")
+            needed = history["pages"].get(grouping, 1)
+            if needed > budget.left:
+                notes.append(f"Skipped the {label} breakdown: it needs about {needed} Cost Explorer requests and "
+                             f"{budget.left} of the {max_requests} allowed per sync were left; the previous figures "
+                             "are kept.")
+                continue
+            made_before = budget.made
             try:
                 fetched[grouping] = aws.cost_and_usage(start=start, end=end, grouping=grouping, budget=budget)
+                tried[grouping] = {"pages": budget.made - made_before, "complete": True}
             except aws.RequestBudgetExceeded:
-                notes.append(f"Skipped the {grouping.replace('_', ' x ')} breakdown: no Cost Explorer requests left "
-                             f"within the limit of {max_requests}; the previous figures are kept.")
+                tried[grouping] = {"pages": budget.made - made_before, "complete": False}
+                notes.append(f"Stopped the {label} breakdown after {budget.made - made_before} pages: it needs more "
+                             f"Cost Explorer requests than the {max_requests} allowed per sync left; the previous "
+                             "figures are kept.")
         with transaction.atomic():
             _lock()
             rows = _replace_facts(start, end, fetched)
@@ -106,7 +121,7 @@ def cost_sync_window(*, actor=SYSTEM, start: date | None = None, end: date | Non
             budget_alerts_check(as_of=day)
             CostSyncRun.objects.filter(pk=run.pk).update(
                 status=CostSyncRun.Status.SUCCEEDED, requests_made=budget.made, rows=rows, notes=" ".join(notes),
-                groupings=list(fetched),
+                groupings=tried,
                 duration_ms=int((time.monotonic() - began) * 1000), finished_at=timezone.now())
     except Exception as error:  # recorded on the run (the people reading it need the reason)
         log.exception("cost sync %s..%s failed", start, end)
@@ -139,16 +154,23 @@ def cost_backfill(*, actor=SYSTEM, months: int = 13, until: date | None = None, 
     return runs
 
 
-def _tag_groupings_by_staleness() -> tuple[str, ...]:
-    """The tag breakdowns, the one a successful periodic sync read longest ago (or never) first;
-    ties keep the declared order."""
-    last_read = {}
-    for position, groupings in enumerate(CostSyncRun.objects.filter(
+def _tag_breakdown_history(runs: int = 20) -> dict:
+    """From the last ``runs`` successful periodic syncs: ``order``, the tag breakdowns read longest
+    ago (or never) first, ties in declared order; ``pages``, the requests each needed when last
+    tried (one more than spent when it was cut off). A breakdown too big for what is left is then
+    skipped without spending, so it never starves the others."""
+    last_read, pages = {}, {}
+    for position, tried in enumerate(CostSyncRun.objects.filter(
             kind="window", status=CostSyncRun.Status.SUCCEEDED).order_by("-started_at", "-id")
-            .values_list("groupings", flat=True)[:20]):
-        for grouping in groupings:
-            last_read.setdefault(grouping, position)
-    return tuple(sorted(aws.TAG_GROUPINGS, key=lambda g: -last_read.get(g, 10 ** 6)))
+            .values_list("groupings", flat=True)[:runs]):
+        for grouping, outcome in (tried or {}).items():
+            if grouping not in aws.TAG_GROUPINGS:
+                continue
+            if outcome["complete"]:
+                last_read.setdefault(grouping, position)
+            pages.setdefault(grouping, outcome["pages"] + (0 if outcome["complete"] else 1))
+    order = tuple(sorted(aws.TAG_GROUPINGS, key=lambda g: -last_read.get(g, 10 ** 6)))
+    return {"order": order, "pages": pages}
 
 
 def _lock() -> None:

@@ -1,13 +1,11 @@
 """Cost pages: executive dashboard, CSV export, team reports, usage report, budgets, sync history. Thin:
 selectors read (from the local rollups only — no page calls Cost Explorer), services write."""
-import csv
 from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -18,6 +16,7 @@ from costs.models import CostSyncRun
 from portal.errors import DomainError
 from portal.models import Team
 from portal.permissions import has_perm, require
+from portal.views import csv_stream
 
 SORT_KEYS = {"team": "team", "lob": "line_of_business", "amount": "amount", "mtd": "month_to_date",
              "change": "change", "budget": "budget_used_pct", "forecast": "forecast", "anomalies": "anomalies"}
@@ -77,25 +76,24 @@ def dashboard(request):
         "can_see_runs": has_perm(request.user, "view", CostSyncRun)})
 
 
+def cents(amount) -> Decimal:
+    return Decimal(amount).quantize(Decimal("0.01"))
+
+
 @login_required
 def dashboard_csv(request):
     scope = selectors.dashboard_scope(request.user)
     f = CostFilterForm(request.GET or None).values()
     rows = selectors.cost_by_team(request.user, metric=f["metric"], start=f["start"], end=f["end_exclusive"],
                                   scope=scope)
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="costs-{f["start"]}-{f["end"]}-{f["metric"]}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["team", "line_of_business", "metric", "from", "to", "amount_usd", "month_to_date_usd",
-                     "same_period_last_month_usd", "change_pct", "monthly_budget_usd", "budget_used_pct",
-                     "forecast_month_end_usd", "forecast_source", "anomalies"])
-    for r in _sorted(rows, "amount", "desc"):
-        writer.writerow([r["slug"], r["line_of_business"], f["metric"], f["start"], f["end"],
-                         f'{r["amount"]:.2f}', f'{r["month_to_date"]:.2f}', f'{r["previous_period"]:.2f}',
-                         r["change_pct"] if r["change_pct"] is not None else "", f'{r["budget"]:.2f}',
-                         r["budget_used_pct"] if r["budget_used_pct"] is not None else "", f'{r["forecast"]:.2f}',
-                         r["forecast_source"], r["anomalies"]])
-    return response
+    header = ["team", "line_of_business", "metric", "from", "to", "amount_usd", "month_to_date_usd",
+              "same_period_last_month_usd", "change_pct", "monthly_budget_usd", "budget_used_pct",
+              "forecast_month_end_usd", "forecast_source", "anomalies"]
+    return csv_stream(f'costs-{f["start"]}-{f["end"]}-{f["metric"]}', header, (
+        (r["slug"], r["line_of_business"], f["metric"], f["start"], f["end"], cents(r["amount"]),
+         cents(r["month_to_date"]), cents(r["previous_period"]), r["change_pct"], cents(r["budget"]),
+         r["budget_used_pct"], cents(r["forecast"]), r["forecast_source"], r["anomalies"])
+        for r in _sorted(rows, "amount", "desc")))
 
 
 @login_required
@@ -143,14 +141,10 @@ def usage(request):
 def usage_csv(request):
     scope = selectors.cost_scope(request.user)
     rows = selectors.usage_by_team(request.user, scope.teams().order_by("name"), scope=scope)
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="usage-{services.today()}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["team", "line_of_business", *selectors.USAGE_COUNTS, "instances", "endpoints_by_instance_type"])
-    for r in rows:
-        writer.writerow([r["slug"], r["line_of_business"], *(r[key] for key in selectors.USAGE_COUNTS),
-                         r["instances"], "; ".join(f'{e["instance_type"]}={e["endpoints"]}' for e in r["by_instance_type"])])
-    return response
+    return csv_stream("usage", ["team", "line_of_business", *selectors.USAGE_COUNTS, "instances",
+                                "endpoints_by_instance_type"], (
+        (r["slug"], r["line_of_business"], *(r[key] for key in selectors.USAGE_COUNTS), r["instances"],
+         "; ".join(f'{e["instance_type"]}={e["endpoints"]}' for e in r["by_instance_type"])) for r in rows))
 
 
 @login_required

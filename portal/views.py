@@ -2,6 +2,7 @@
 services write, selectors read."""
 import csv
 import json
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -168,7 +169,10 @@ class _Echo:
 
 
 def csv_cell(value) -> str:
-    """A CSV cell a spreadsheet will not run: JSON for structures, a quote before formula starts."""
+    """A CSV cell a spreadsheet will not run: JSON for structures, a quote before formula starts.
+    Numbers stay numbers (a negative amount is not a formula)."""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return str(value)
     if isinstance(value, (dict, list)):
         value = json.dumps(value, sort_keys=True)
     text = "" if value is None else str(value)

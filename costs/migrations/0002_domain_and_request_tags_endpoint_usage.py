@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='costsyncrun',
             name='groupings',
-            field=models.JSONField(blank=True, default=list, help_text='The Cost Explorer groupings read.'),
+            field=models.JSONField(blank=True, default=dict, help_text='Per grouping tried: {pages: Cost Explorer requests spent, complete: read to the last page}.'),
         ),
         migrations.AlterField(
             model_name='costfact',

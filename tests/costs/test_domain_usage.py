@@ -146,8 +146,11 @@ def test_usage_sync_reads_endpoints_by_instance_type_per_team(endpoints, cost_wo
     assert rows["fraud-detection"]["endpoints"] >= 2 and rows["credit-risk"]["endpoints"] >= 1
     assert rows["fraud-detection"]["active_users"] == 3               # lead, ds, mle
 
-    exported = list(csv.DictReader(io.StringIO(client.get(reverse("costs:usage_csv")).content.decode())))
+    Team.objects.filter(slug="credit-risk").update(line_of_business="=HYPERLINK(\"http://x\")")   # typed by an admin
+    exported = list(csv.DictReader(io.StringIO(
+        b"".join(client.get(reverse("costs:usage_csv")).streaming_content).decode())))
     assert {r["team"] for r in exported} == {"fraud-detection", "credit-risk"}
+    assert next(r for r in exported if r["team"] == "credit-risk")["line_of_business"].startswith("'=")
     assert "ml.g5.xlarge=" in next(r for r in exported if r["team"] == "fraud-detection")["endpoints_by_instance_type"]
 
     api_client.force_login(cost_world["lead"])                          # a team lead: their team only

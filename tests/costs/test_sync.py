@@ -193,3 +193,27 @@ def test_tag_breakdowns_are_skipped_not_failed_when_requests_run_short(cost_worl
     assert run.status == "succeeded", run.error
     assert "Skipped the team x project breakdown" in run.notes
     assert not CostFact.objects.filter(grouping__in=["team_project", "team_model"]).exists()
+
+
+def test_a_breakdown_too_big_for_the_requests_left_does_not_starve_the_others(cost_world, monkeypatch):
+    """team x portal-request needs 7 pages but at most 4 requests are ever left: after it has been
+    cut off, it is skipped without spending and the other breakdowns are read on every run."""
+    pages = {"team_service": 2, "account_service": 2, "team_project": 1, "team_model": 1, "team_domain": 1,
+             "team_request": 7}
+
+    def pages_of(*, start, end, grouping, budget):
+        for _page in range(pages[grouping]):
+            budget.spend()
+        return []
+    monkeypatch.setattr(services.aws, "cost_and_usage", pages_of)
+    monkeypatch.setattr(services.aws, "cost_forecast", lambda *, budget, **_: budget.spend())
+    monkeypatch.setattr(services, "_store_forecasts", lambda day, forecasts: None)
+    runs = [services.cost_sync_window() for _run in range(5)]
+    assert all(run.status == "succeeded" and run.requests_made <= 10 for run in runs), [r.error for r in runs]
+    read = [{g for g, tried in run.groupings.items() if tried["complete"] and g.startswith("team_") and
+             g != "team_service"} for run in runs]
+    assert read[0] == {"team_project", "team_model", "team_domain"}
+    assert runs[1].groupings["team_request"] == {"pages": 4, "complete": False}     # tried once more, cut off
+    for run, breakdowns in zip(runs[2:], read[2:]):
+        assert breakdowns == {"team_project", "team_model", "team_domain"}
+        assert "team_request" not in run.groupings and "needs about 5 Cost Explorer requests" in run.notes
