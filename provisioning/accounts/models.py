@@ -70,7 +70,10 @@ class AccountRequest(models.Model):
     account_id = models.CharField(max_length=12, blank=True, db_index=True)
     failure_reason = models.CharField(max_length=80, blank=True)
     error_message = models.TextField(blank=True)
-    poll_attempt = models.PositiveIntegerField(default=0)
+    poll_attempt = models.PositiveIntegerField(default=0, help_text="Waiting polls of the current step "
+                                               "(TIMEOUT past ACCOUNT_MAX_POLLS)")
+    step_retries = models.PositiveIntegerField(default=0, help_text="AWS errors in a row (the request fails past "
+                                               "ACCOUNT_STEP_MAX_RETRIES); 0 after a step without one")
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)

@@ -336,7 +336,7 @@ def account_request_retry(*, actor, request: AccountRequest) -> AccountRequest:
         _transition(item, "retry", f"Retried by {actor.get_username()}")
         if not item.account_id:
             item.create_request_id = item.record_id = ""
-        item.failure_reason, item.error_message, item.poll_attempt = "", "", 0
+        item.failure_reason, item.error_message, item.poll_attempt, item.step_retries = "", "", 0, 0
         item.queued_at, item.finished_at = timezone.now(), None
         item.save()
         audit_record(actor=actor, action="account_request.retry", target=item, team=item.team, before=before,
@@ -437,8 +437,8 @@ def account_queue_dispatch(*, actor=SYSTEM) -> list[int]:
                       .order_by("queued_at", "id")[:free])
         for item in queued:
             _transition(item, "start", "A slot is free: creating the account.")
-            item.poll_attempt = 0
-            item.save(update_fields=["state", "state_changed_at", "poll_attempt"])
+            item.poll_attempt = item.step_retries = 0
+            item.save(update_fields=["state", "state_changed_at", "poll_attempt", "step_retries"])
             started.append(item.pk)
             _schedule_step(item.pk, 0, 0)
     return started
@@ -475,6 +475,21 @@ def _fail(item: AccountRequest, reason: str, message: str) -> None:
     notify(users=[item.requester, *_platform_admins()], kind="account_request.failed", team=item.team,
            url=_url(item), subject=f"Account {item.account_name} could not be created", body=message)
     _enqueue_dispatch()
+
+
+def _wait(item: AccountRequest, timeout: str, action: str = "", detail: str = "",
+          outcome: str = "waiting") -> float | None:
+    """Count one waiting poll of the current step (poll_attempt, apart from AWS errors) and log it
+    when ``action`` is given; the seconds until the next poll. Past ACCOUNT_MAX_POLLS the request
+    fails with TIMEOUT and ``timeout`` (which says what to do next), freeing its slot; then None."""
+    item.poll_attempt += 1
+    if item.poll_attempt > int(_setting("ACCOUNT_MAX_POLLS", 200)):
+        _fail(item, "TIMEOUT", timeout)
+        return None
+    item.save(update_fields=["poll_attempt"])
+    if action:
+        _log(item, action, outcome, detail)
+    return backoff_seconds(item.poll_attempt)
 
 
 def _adopt_account(item: AccountRequest, account_id: str, how: str) -> None:
@@ -525,10 +540,10 @@ def _step_create_control_tower(item: AccountRequest) -> float | None:
                 "SSOUserEmail": item.sso_email, "ManagedOrganizationalUnit": launch["ou_value"]})
         except aws.ClientError as error:
             if aws.error_code(error) == "ResourceInUseException":
-                item.poll_attempt += 1
-                item.save(update_fields=["poll_attempt"])
-                _log(item, "ProvisionProduct", "retry", "Account Factory is busy with 5 accounts; trying again shortly.")
-                return backoff_seconds(item.poll_attempt)
+                return _wait(item, "Account Factory stayed busy with other accounts for too long. A platform admin "
+                                   "should check Control Tower for stuck account operations, then retry.",
+                             "ProvisionProduct", "Account Factory is busy with 5 accounts; trying again shortly.",
+                             outcome="retry")
             raise
         item.record_id = record_id
         item.save(update_fields=["record_id"])
@@ -536,10 +551,10 @@ def _step_create_control_tower(item: AccountRequest) -> float | None:
         return backoff_seconds(0)
     record = aws.account_factory_record(item.record_id)
     if record["status"] in ("CREATED", "IN_PROGRESS"):
-        item.poll_attempt += 1
-        item.save(update_fields=["poll_attempt"])
-        _log(item, "DescribeRecord", "waiting", "Control Tower is still creating the account.")
-        return backoff_seconds(item.poll_attempt)
+        return _wait(item, f"Control Tower did not finish creating the account in time. A platform admin should check "
+                     f"the Account Factory record {item.record_id} in Control Tower, then retry (the retry reuses "
+                     "this request's token, so AWS returns the same record instead of a second account).",
+                     "DescribeRecord", "Control Tower is still creating the account.")
     if record["status"] == "SUCCEEDED" and record["outputs"].get("AccountId"):
         _adopt_account(item, record["outputs"]["AccountId"], "created by Control Tower Account Factory")
         return 0.0
@@ -562,10 +577,11 @@ def _step_create(item: AccountRequest) -> float | None:
             status = aws.create_account(name=item.account_name, email=item.email, tags=_tags(item))
         except aws.ClientError as error:
             if aws.error_reason(error) == "ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED":
-                item.poll_attempt += 1
-                item.save(update_fields=["poll_attempt"])
-                _log(item, "CreateAccount", "retry", "AWS is creating 5 accounts already; trying again shortly.")
-                return backoff_seconds(item.poll_attempt)
+                return _wait(item, "AWS kept refusing new accounts because too many were being created at "
+                                   "once. A platform admin should check for account creations outside the portal, "
+                                   "then retry.",
+                             "CreateAccount", "AWS is creating 5 accounts already; trying again shortly.",
+                             outcome="retry")
             raise
         item.create_request_id = status["Id"]
         item.save(update_fields=["create_request_id"])
@@ -574,14 +590,9 @@ def _step_create(item: AccountRequest) -> float | None:
     status = aws.create_account_status(item.create_request_id)
     state = status.get("State")
     if state == "IN_PROGRESS":
-        item.poll_attempt += 1
-        if item.poll_attempt > int(_setting("ACCOUNT_MAX_POLLS", 200)):
-            _fail(item, "TIMEOUT", "AWS did not finish creating the account in time. A platform admin should "
-                                   "check AWS Organizations, then retry (the portal will find the account).")
-            return None
-        item.save(update_fields=["poll_attempt"])
-        _log(item, "DescribeCreateAccountStatus", "waiting", "AWS is still creating the account.")
-        return backoff_seconds(item.poll_attempt)
+        return _wait(item, "AWS did not finish creating the account in time. A platform admin should check AWS "
+                           "Organizations, then retry (the portal will find the account).",
+                     "DescribeCreateAccountStatus", "AWS is still creating the account.")
     if state == "SUCCEEDED":
         _adopt_account(item, status["AccountId"], "created")
         return 0.0
@@ -698,7 +709,8 @@ def _baseline_poll(item: AccountRequest, row: AccountBaselineProduct) -> bool:
 def _step_baseline(item: AccountRequest) -> float | None:
     """Provision the baseline products (all started at once, then polled), then tag the account,
     link it to the inventory and finish. Service Catalog refusing a call fails the request with its
-    message; throttling and transient errors are retried by account_request_step."""
+    message; throttling and transient errors are retried by account_request_step; records still
+    running after ACCOUNT_MAX_POLLS polls fail it with TIMEOUT (a retry follows the same records)."""
     rows = _baseline_rows(item)
     if rows is None:
         return None
@@ -720,9 +732,11 @@ def _step_baseline(item: AccountRequest) -> float | None:
                                        "ACCOUNT_BASELINE_PRODUCTS, then retry.")
         return None
     if waiting:
-        item.poll_attempt += 1
-        item.save(update_fields=["poll_attempt"])
-        return backoff_seconds(item.poll_attempt)
+        # Each DescribeRecord above logged its wait.
+        names = ", ".join(row.product_name for row in rows if row.status != AccountBaselineProduct.Status.SUCCEEDED)
+        return _wait(item, f"Service Catalog did not finish the baseline products {names} in account {item.account_id} "
+                     "in time. A platform admin should check their records in Service Catalog (and the "
+                     "CloudFormation stacks in the account), then retry: the portal follows the same records.")
     tags = _tags(item)
     aws.tag_account(account_id=item.account_id, tags=tags)
     _log(item, "TagResource", detail=", ".join(f"{k}={v}" for k, v in tags.items()))
@@ -746,8 +760,10 @@ _HANDLERS = {S.CREATING: _step_create, S.MOVING_TO_OU: _step_move, S.BASELINING:
 
 def account_request_step(*, request_id: int, attempt: int = 0) -> float | None:
     """Advance an in-flight request as far as AWS allows now; returns the seconds until the next
-    poll (and schedules it) or None when nothing is left to do. A repeat or a redelivery is a
-    no-op for finished steps: the row is locked and its state says what is done."""
+    poll (and schedules it) or None when nothing is left to do. AWS errors are counted in
+    step_retries (reset by a step that raised none), apart from the waiting polls: more than
+    ACCOUNT_STEP_MAX_RETRIES in a row fail the request. A repeat or a redelivery is a no-op for
+    finished steps: the row is locked and its state says what is done."""
     with transaction.atomic():
         item = AccountRequest.objects.select_for_update().filter(pk=request_id).first()
         if item is None or item.state not in IN_FLIGHT:
@@ -760,14 +776,18 @@ def account_request_step(*, request_id: int, attempt: int = 0) -> float | None:
                 delay = _HANDLERS[action](item)
             except aws.AwsErrors as error:
                 code = aws.error_code(error)
-                item.poll_attempt += 1
-                if item.poll_attempt > int(_setting("ACCOUNT_STEP_MAX_RETRIES", 8)):
+                item.step_retries += 1
+                if item.step_retries > int(_setting("ACCOUNT_STEP_MAX_RETRIES", 8)):
                     _fail(item, code or "AWS_ERROR", f"AWS kept answering {code or error} while "
                           f"{item.get_state_display().lower()}. A platform admin can retry once AWS answers again.")
                     return None
-                item.save(update_fields=["poll_attempt"])
+                item.save(update_fields=["step_retries"])
                 _log(item, item.get_state_display(), "retry", f"AWS answered {code or error}; trying again.")
-                delay = backoff_seconds(item.poll_attempt)
+                delay = backoff_seconds(item.step_retries)
+            else:
+                if item.step_retries:
+                    item.step_retries = 0
+                    item.save(update_fields=["step_retries"])
             if delay is None or delay > 0:
                 break
         if delay is not None:

@@ -143,3 +143,49 @@ def test_a_baseline_product_missing_from_the_catalog_fails_in_plain_words(world,
     item.refresh_from_db()
     assert item.state == "failed" and item.failure_reason == "BASELINE_PRODUCT_NOT_FOUND"
     assert "sync the catalog" in item.error_message
+
+
+def test_a_long_baseline_survives_a_throttle_after_more_polls_than_error_retries(
+        world, baseline, run_until_settled, settings):
+    settings.ACCOUNT_STEP_MAX_RETRIES = 3
+    settings.AWS_MAX_ATTEMPTS = 0          # no botocore retries: the throttle reaches the step
+    baseline.config.update({"provision_seconds": 3600})        # records stay IN_PROGRESS
+    item = _request(world)
+    _drive_to_baselining(item)
+    for _ in range(settings.ACCOUNT_STEP_MAX_RETRIES + 2):
+        request_step(item.pk)
+    item.refresh_from_db()
+    polls = item.poll_attempt
+    assert item.state == "baselining" and polls > settings.ACCOUNT_STEP_MAX_RETRIES
+    baseline.faults.add({"kind": "error", "service": "servicecatalog", "operation": "DescribeRecord",
+                         "code": "ThrottlingException", "message": "Rate exceeded", "count": 1})
+    request_step(item.pk)
+    item.refresh_from_db()
+    assert item.state == "baselining", item.error_message
+    assert (item.poll_attempt, item.step_retries) == (polls, 1)
+    assert item.steps.filter(outcome="retry", detail__contains="ThrottlingException").exists()
+    request_step(item.pk)                                      # answered: the error count starts again
+    item.refresh_from_db()
+    assert (item.poll_attempt, item.step_retries) == (polls + 1, 0)
+    baseline.config.update({"provision_seconds": 0})
+    run_until_settled()
+    item.refresh_from_db()
+    assert item.state == "ready", item.error_message
+    assert _provisions(baseline, item) == {name: 1 for name in PRODUCTS}
+
+
+def test_a_baseline_stuck_in_progress_times_out_and_frees_its_slot(world, baseline, settings):
+    settings.ACCOUNT_MAX_IN_FLIGHT = 1
+    baseline.config.update({"provision_seconds": 3600})
+    item = _request(world)
+    _drive_to_baselining(item)
+    queued = _request(world)
+    assert services.account_queue_dispatch() == []
+    settings.ACCOUNT_MAX_POLLS = 3
+    for _ in range(settings.ACCOUNT_MAX_POLLS):
+        request_step(item.pk)
+    item.refresh_from_db()
+    assert item.state == "failed" and item.failure_reason == "TIMEOUT"
+    assert all(name in item.error_message for name in PRODUCTS)
+    assert "did not finish" in item.error_message and "then retry" in item.error_message
+    assert services.account_queue_dispatch() == [queued.pk]
