@@ -13,7 +13,7 @@ from portal.errors import DomainError
 from portal.models import (ApiToken, AuditEvent, AwsAccount, Membership, Notification, RoleAssignment, Team,
                            TeamWebhook, WebhookDelivery)
 from portal.notifications import notification_mark_read
-from portal.permissions import global_roles, team_roles
+from portal.permissions import global_roles, has_perm, team_roles
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -224,7 +224,14 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
         return Response({"marked": notification_mark_read(actor=request.user)})
 
 
+def _may_manage_webhooks(context, team_id: int) -> bool:
+    request = context.get("request")
+    return request is not None and has_perm(request.user, "change", TeamWebhook, team_id)
+
+
 class WebhookDeliverySerializer(serializers.ModelSerializer):
+    """A delivery; ``response_excerpt`` (the receiver's own words) only for those who may manage the
+    webhook, others get "" and see the status code and the generic reason."""
     team = serializers.SlugRelatedField(source="webhook.team", slug_field="slug", read_only=True)
 
     class Meta:
@@ -233,8 +240,16 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
                   "last_status_code", "last_error", "response_excerpt", "created_at", "delivered_at"]
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not _may_manage_webhooks(self.context, instance.webhook.team_id):
+            data["response_excerpt"] = ""
+        return data
+
 
 class TeamWebhookSerializer(serializers.ModelSerializer):
+    """A webhook; the full URL (it may carry a credential) only for those who may change the webhook,
+    others get ``display_url``."""
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
     events = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=100,
                                    help_text="Event kinds ('request.failed') or families ('model.*'); empty: all.")
@@ -249,6 +264,12 @@ class TeamWebhookSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "secret_rotated_at"]
         validators = []
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not _may_manage_webhooks(self.context, instance.team_id):
+            data["url"] = webhooks.display_url(instance.url)
+        return data
+
 
 class TeamWebhookViewSet(ScopedViewSetMixin, IdempotentCreateMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
                          mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -261,7 +282,7 @@ class TeamWebhookViewSet(ScopedViewSetMixin, IdempotentCreateMixin, mixins.Creat
     policy_actions = {"test": "change", "rotate_secret": "change"}
     idempotency_redact = ("secret",)
     filterset_fields = {"team__slug": ["exact"], "active": ["exact"]}
-    search_fields = ["name", "url"]
+    search_fields = ["name"]     # not url: it is encrypted, and searching it would reveal its secret part
     ordering_fields = ["name", "created_at"]
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -290,7 +311,7 @@ class TeamWebhookViewSet(ScopedViewSetMixin, IdempotentCreateMixin, mixins.Creat
     def test(self, request, pk=None):
         """Send a webhook.test event to this webhook now."""
         delivery = webhooks.webhook_send_test(actor=request.user, webhook=self.get_object())
-        return Response(WebhookDeliverySerializer(delivery).data, status=202)
+        return Response(WebhookDeliverySerializer(delivery, context=self.get_serializer_context()).data, status=202)
 
     @extend_schema(request=None, responses={200: TeamWebhookSerializer})
     @action(detail=True, methods=["post"], url_path="rotate-secret")
@@ -327,4 +348,4 @@ class WebhookDeliveryViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     def redeliver(self, request, pk=None):
         """Queue this delivery's event again, as a new delivery."""
         copy = webhooks.webhook_delivery_redeliver(actor=request.user, delivery=self.get_object())
-        return Response(WebhookDeliverySerializer(copy).data, status=202)
+        return Response(self.get_serializer(copy).data, status=202)

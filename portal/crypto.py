@@ -1,4 +1,4 @@
-"""Encryption at rest for values the portal must read back: webhook signing secrets and NoEcho
+"""Encryption at rest for values the portal must read back: webhook signing secrets and URLs, NoEcho
 provisioning parameters (password hashes are no use for either).
 
 Fernet (AES-128-CBC + HMAC-SHA256) keyed from ``PORTAL_ENCRYPTION_KEY`` when set, else from

@@ -1,7 +1,7 @@
 """Core data: teams, memberships, roles, AWS accounts, the audit log, API tokens, idempotency,
 notifications and team webhooks."""
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 
@@ -217,7 +217,9 @@ class TeamWebhook(models.Model):
     Written by ``portal.webhooks`` services only."""
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="webhooks")
     name = models.CharField(max_length=100)
-    url = models.URLField(max_length=500, help_text="HTTPS endpoint that receives a signed POST per event.")
+    # Encrypted (portal.crypto): Slack/Teams-style URLs carry a secret in their path. Not filterable.
+    url = EncryptedTextField(validators=[URLValidator(schemes=["http", "https"])],
+                             help_text="HTTPS endpoint that receives a signed POST per event.")
     # Encrypted (portal.crypto), never hashed: the portal signs every delivery with it.
     signing_secret = EncryptedTextField()
     events = models.JSONField(default=list, blank=True,

@@ -262,7 +262,8 @@ def webhook_list(request, slug):
     return _no_store(render(request, "portal/webhook_list.html", {
         "team": team, "webhooks": selectors.webhook_list_for_user(request.user).filter(team=team).order_by("name"),
         "form": form, "created": created, "new_secret": new_secret,
-        "can_manage": has_perm(request.user, "add", TeamWebhook, team.pk)}, status=400 if form.errors else 200))
+        "can_manage": has_perm(request.user, "add", TeamWebhook, team.pk),
+        "can_see_urls": has_perm(request.user, "change", TeamWebhook, team.pk)}, status=400 if form.errors else 200))
 
 
 def _webhook_page(request, webhook, *, form=None, new_secret=None, status=200):

@@ -5,13 +5,14 @@ subscribed active webhook commits with the change, and sending is enqueued after
 rolled-back change sends nothing. ``webhook_deliver`` claims a row by compare-and-set before it
 POSTs, so a duplicate task message or a second worker never sends one delivery twice at once, and
 a delivered one is never sent again. Management services check permission and write an audit event
-(never containing the secret) in the same transaction.
+(never containing the secret, and the URL only as ``display_url``) in the same transaction.
 """
 import hashlib
 import hmac
 import http.client
 import ipaddress
 import json
+import logging
 import random
 import re
 import secrets
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -42,6 +44,15 @@ KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?$")
 EVENT_FAMILIES = ("request.*", "approval.*", "account_request.*", "model.*", "model_card.*", "budget.*",
                   "inventory.*")
 EXCERPT_BYTES = 500
+URL_MAX_LENGTH = 500
+NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
+# What a delivery records when no HTTP answer came: generic, so the history is no port-scan oracle.
+REFUSED = "refused: address not allowed"
+COULD_NOT_CONNECT = "could not connect"
+TIMED_OUT = "timed out"
+TLS_ERROR = "TLS error"
+
+logger = logging.getLogger(__name__)
 
 
 class DeliveryRefused(Exception):
@@ -57,6 +68,9 @@ def _clean_url(url: str) -> str:
     url = (url or "").strip()
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
+    if len(url) > URL_MAX_LENGTH:
+        raise DomainError(f"The URL is longer than {URL_MAX_LENGTH} characters.",
+                          fields={"url": [f"Shorten the URL to at most {URL_MAX_LENGTH} characters."]})
     if parts.username or parts.password:
         raise DomainError("Put no user name or password in the URL: the signature proves the portal sent it.",
                           fields={"url": ["Remove the user name and password."]})
@@ -79,8 +93,20 @@ def _clean_events(events) -> list[str]:
     return cleaned
 
 
+def display_url(url: str) -> str:
+    """``url`` without what may be a credential: scheme, host and port, then "/…" when it had a path or
+    query (Slack-style URLs carry their secret there). For audit events, notices and non-managers."""
+    parts = urlsplit(url)
+    shown = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+    return f"{shown}/…" if parts.path.strip("/") or parts.query else shown
+
+
 def _snapshot(webhook: TeamWebhook) -> dict:
     return {name: getattr(webhook, name) for name in WEBHOOK_FIELDS}
+
+
+def _audit_snapshot(webhook: TeamWebhook) -> dict:
+    return {**_snapshot(webhook), "url": display_url(webhook.url)}
 
 
 def _new_secret() -> str:
@@ -103,7 +129,8 @@ def webhook_create(*, actor, team: Team, name: str, url: str, events=(), active:
                               active=active, signing_secret=secret, created_by=actor if actor.pk else None)
         full_clean_or_explain(webhook)
         webhook.save()
-        audit_record(actor=actor, action="webhook.create", target=webhook, team=team, after=_snapshot(webhook))
+        audit_record(actor=actor, action="webhook.create", target=webhook, team=team,
+                     after=_audit_snapshot(webhook))
     return webhook, secret
 
 
@@ -120,7 +147,7 @@ def webhook_update(*, actor, webhook: TeamWebhook, **changes) -> TeamWebhook:
         raise DomainError(f"Unknown webhook field: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
         webhook = _locked(webhook)
-        before = _snapshot(webhook)
+        before, audit_before = _snapshot(webhook), _audit_snapshot(webhook)
         if "name" in changes:
             webhook.name = changes["name"].strip()
         if "url" in changes:
@@ -136,8 +163,8 @@ def webhook_update(*, actor, webhook: TeamWebhook, **changes) -> TeamWebhook:
                            fields={"name": ["Already taken in this team."]})
         full_clean_or_explain(webhook)
         webhook.save(update_fields=list(WEBHOOK_FIELDS))
-        audit_record(actor=actor, action="webhook.update", target=webhook, team=webhook.team, before=before,
-                     after=_snapshot(webhook))
+        audit_record(actor=actor, action="webhook.update", target=webhook, team=webhook.team, before=audit_before,
+                     after=_audit_snapshot(webhook))
     return webhook
 
 
@@ -147,7 +174,7 @@ def webhook_delete(*, actor, webhook: TeamWebhook) -> None:
     with transaction.atomic():
         webhook = _locked(webhook)
         audit_record(actor=actor, action="webhook.delete", target=webhook, team=webhook.team,
-                     before=_snapshot(webhook))
+                     before=_audit_snapshot(webhook))
         webhook.delete()
 
 
@@ -248,22 +275,52 @@ def signature_header(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def _receiver_ip(scheme: str, host: str, port: int) -> str:
-    """An address of ``host`` the portal may send to; never link-local (cloud metadata), multicast or
-    unspecified, loopback only in development. The connection goes to this very address, so a DNS
-    answer cannot change between the check and the send."""
+def _allowed_networks() -> list:
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as error:
-        raise DeliveryRefused(f"Cannot resolve {host}: {error.strerror}.") from None
-    for _family, _type, _proto, _name, sockaddr in infos:
-        ip = ipaddress.ip_address(sockaddr[0])
-        ip = getattr(ip, "ipv4_mapped", None) or ip
-        if ip.is_link_local or ip.is_multicast or ip.is_unspecified:
+        return [ipaddress.ip_network(cidr, strict=False) for cidr in settings.PORTAL_WEBHOOK_ALLOWED_NETWORKS]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"PORTAL_WEBHOOK_ALLOWED_NETWORKS must be comma-separated networks such as "
+                                   f"10.20.0.0/16 ({error}).") from None
+
+
+def _destinations(ip) -> list:
+    """``ip`` and the IPv4 addresses it reaches through IPv6 transition mechanisms (IPv4-mapped and
+    -compatible, NAT64 64:ff9b::/96, 6to4, Teredo): every one of them must be allowed."""
+    if ip.version == 4:
+        return [ip]
+    if ip.ipv4_mapped:
+        return [ip.ipv4_mapped]
+    if ip in NAT64_PREFIX or 1 < int(ip) < 2 ** 32:
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    if ip.sixtofour:
+        return [ip, ip.sixtofour]
+    if ip.teredo:
+        return [ip, *ip.teredo]
+    return [ip]
+
+
+def _address_allowed(ip, networks: list) -> bool:
+    if ip.is_multicast or ip.is_unspecified:
+        return False
+    if any(ip.version == network.version and ip in network for network in networks):
+        return True
+    if ip.is_loopback:
+        return _loopback_allowed()
+    return ip.is_global
+
+
+def _receiver_ip(scheme: str, host: str, port: int) -> str:
+    """An address of ``host`` the portal may send to: a global one (after unwrapping IPv6 transition
+    addresses), or one in PORTAL_WEBHOOK_ALLOWED_NETWORKS, or loopback in development; plain http
+    only to loopback. The connection goes to this very address, so a DNS answer cannot change
+    between the check and the send. Raises DeliveryRefused, OSError when the name does not resolve."""
+    networks = _allowed_networks()
+    for _family, _type, _proto, _name, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        ip = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+        destinations = _destinations(ip)
+        if not all(_address_allowed(destination, networks) for destination in destinations):
             continue
-        if ip.is_loopback and not _loopback_allowed():
-            continue
-        if scheme == "http" and not ip.is_loopback:
+        if scheme == "http" and not all(destination.is_loopback for destination in destinations):
             continue
         return sockaddr[0]
     raise DeliveryRefused(f"{host} resolves to no address the portal sends webhooks to.")
@@ -292,7 +349,8 @@ def _http_post(url: str, body: bytes, headers: dict) -> tuple[int, str]:
 
 
 def _attempt(delivery: WebhookDelivery) -> tuple[int | None, str, str]:
-    """One POST of ``delivery``: (status code or None, error or "" on success, response excerpt)."""
+    """One POST of ``delivery``: (status code or None, error or "" on success, response excerpt). Without
+    an answer the error is one of the generic reasons above, never the exception's text."""
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     headers = {"Content-Type": "application/json", "User-Agent": f"{settings.PORTAL_NAME} webhooks",
                "X-Portal-Event": delivery.kind, "X-Portal-Event-Id": str(delivery.event_id),
@@ -300,12 +358,14 @@ def _attempt(delivery: WebhookDelivery) -> tuple[int | None, str, str]:
                "X-Portal-Signature": signature_header(delivery.webhook.signing_secret, body, int(time.time()))}
     try:
         status, excerpt = _http_post(delivery.webhook.url, body, headers)
-    except DeliveryRefused as error:
-        return None, str(error), ""
-    except SoftTimeLimitExceeded:
-        return None, "The receiver took too long to answer.", ""
-    except (OSError, http.client.HTTPException) as error:
-        return None, f"{type(error).__name__}: {error}", ""
+    except DeliveryRefused:
+        return None, REFUSED, ""
+    except (SoftTimeLimitExceeded, TimeoutError):
+        return None, TIMED_OUT, ""
+    except ssl.SSLError:
+        return None, TLS_ERROR, ""
+    except (OSError, http.client.HTTPException):
+        return None, COULD_NOT_CONNECT, ""
     if 200 <= status < 300:
         return status, "", excerpt
     if 300 <= status < 400:
@@ -328,7 +388,8 @@ def webhook_deliver(delivery_id: int) -> str | None:
     under a row lock), POSTs outside any transaction, then records the outcome by compare-and-set:
     succeeded; pending again with a growing countdown (task enqueued after commit); or, after
     PORTAL_WEBHOOK_MAX_ATTEMPTS, failed with the team leads notified in the portal. A repeated or
-    concurrent run finds nothing to claim and does nothing. Returns the new state, or None."""
+    concurrent run finds nothing to claim and does nothing. Returns the new state, or None when there
+    was nothing to claim or the claim was lost before the outcome could be recorded (logged)."""
     now = timezone.now()
     with transaction.atomic():
         delivery = (WebhookDelivery.objects.select_for_update(of=("self",), skip_locked=True)
@@ -348,17 +409,23 @@ def webhook_deliver(delivery_id: int) -> str | None:
     outcome = {"last_status_code": status, "last_error": error[:300], "response_excerpt": excerpt[:500]}
     with transaction.atomic():
         claimed = WebhookDelivery.objects.filter(pk=delivery.pk, state=State.DELIVERING, attempts=delivery.attempts)
-        if not error:
-            claimed.update(state=State.SUCCEEDED, delivered_at=timezone.now(), **outcome)
-            return State.SUCCEEDED
-        if delivery.attempts >= settings.PORTAL_WEBHOOK_MAX_ATTEMPTS:
-            if claimed.update(state=State.FAILED, **outcome):
-                _notify_gave_up(delivery, error)
-            return State.FAILED
         delay = backoff_seconds(delivery.attempts)
-        if claimed.update(state=State.PENDING, next_attempt_at=timezone.now() + timedelta(seconds=delay), **outcome):
+        if not error:
+            outcome.update(state=State.SUCCEEDED, delivered_at=timezone.now())
+        elif delivery.attempts >= settings.PORTAL_WEBHOOK_MAX_ATTEMPTS:
+            outcome.update(state=State.FAILED)
+        else:
+            outcome.update(state=State.PENDING, next_attempt_at=timezone.now() + timedelta(seconds=delay))
+        if not claimed.update(**outcome):
+            # The lease ran out (webhook_requeue took the row back) or the webhook was deleted meanwhile.
+            logger.warning("Webhook delivery %s: attempt %s ended after its claim was lost; outcome %s not recorded.",
+                           delivery.pk, delivery.attempts, outcome["state"])
+            return None
+        if outcome["state"] == State.FAILED:
+            _notify_gave_up(delivery, error)
+        elif outcome["state"] == State.PENDING:
             _schedule([delivery.pk], countdown=delay)
-        return State.PENDING
+        return outcome["state"]
 
 
 def _notify_gave_up(delivery: WebhookDelivery, error: str) -> None:
@@ -367,20 +434,25 @@ def _notify_gave_up(delivery: WebhookDelivery, error: str) -> None:
              webhook.team.memberships.filter(role=TeamRole.LEAD).select_related("user")]
     notify(users=leads, kind="webhook.failed", team=webhook.team,
            subject=f"Webhook '{webhook.name}' gave up on a {delivery.kind} event",
-           body=f"The event {delivery.event_id} did not reach {webhook.url} after {delivery.attempts} attempts. "
+           body=f"The event {delivery.event_id} did not reach {display_url(webhook.url)} after {delivery.attempts} attempts. "
                 f"Last error: {error} Fix the receiver, then redeliver the event from the webhook's page.",
            url=reverse("portal:webhook_detail", args=[webhook.pk]))
 
 
 def webhook_requeue(*, grace_seconds: int = 120) -> int:
     """For deliveries whose task message was lost: attempts past their lease (the worker died) go back
-    to pending, and pending deliveries overdue by ``grace_seconds`` are enqueued again. Returns how
-    many were enqueued. Safe to repeat: ``webhook_deliver``'s claim sends each attempt at most once."""
+    to pending, and pending deliveries overdue by ``grace_seconds`` (at most 1000 a run) are enqueued
+    again after commit, their ``next_attempt_at`` moved to now under a row lock, so a later run enqueues
+    them again only if they are still overdue ``grace_seconds`` later. Returns how many were enqueued.
+    Safe to repeat or to run concurrently: a row is enqueued by one run, and ``webhook_deliver``'s
+    claim sends each attempt at most once."""
     now = timezone.now()
     WebhookDelivery.objects.filter(state=State.DELIVERING, next_attempt_at__lt=now).update(
         state=State.PENDING, last_error="The attempt was interrupted (worker lost); retrying.")
-    overdue = list(WebhookDelivery.objects.filter(
-        state=State.PENDING, next_attempt_at__lt=now - timedelta(seconds=grace_seconds))
-        .order_by("next_attempt_at").values_list("pk", flat=True)[:1000])
-    _schedule(overdue)
+    with transaction.atomic():
+        overdue = list(WebhookDelivery.objects.select_for_update(skip_locked=True).filter(
+            state=State.PENDING, next_attempt_at__lt=now - timedelta(seconds=grace_seconds))
+            .order_by("next_attempt_at").values_list("pk", flat=True)[:1000])
+        WebhookDelivery.objects.filter(pk__in=overdue).update(next_attempt_at=now)
+        _schedule(overdue)
     return len(overdue)

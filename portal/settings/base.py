@@ -262,6 +262,8 @@ PORTAL_WEBHOOK_BACKOFF_SECONDS = env_int("PORTAL_WEBHOOK_BACKOFF_SECONDS", 30)  
 PORTAL_WEBHOOK_BACKOFF_MAX_SECONDS = env_int("PORTAL_WEBHOOK_BACKOFF_MAX_SECONDS", 3600)
 # Receivers on loopback (http://127.0.0.1, http://localhost): for development and tests only.
 PORTAL_WEBHOOK_ALLOW_LOOPBACK = env_bool("PORTAL_WEBHOOK_ALLOW_LOOPBACK", False)
+# Non-public networks webhooks may reach (internal receivers), as CIDRs; everything else not global is refused.
+PORTAL_WEBHOOK_ALLOWED_NETWORKS = env_list("PORTAL_WEBHOOK_ALLOWED_NETWORKS")
 
 # --- Celery (DESIGN.md §4) --------------------------------------------------------------------
 # CELERY_BROKER_URL (Redis in production); the embedded default is a broker in files under var/

@@ -1,8 +1,16 @@
-"""Template helpers: Bootstrap-styled, accessible form fields; state badges."""
+"""Template helpers: Bootstrap-styled, accessible form fields; state badges; masked webhook URLs."""
 from django import template
 from django.forms import CheckboxInput, RadioSelect, Select, SelectMultiple
 
+from portal import webhooks
+
 register = template.Library()
+
+
+@register.filter
+def display_url(url):
+    """A webhook URL without its path and query, which may be a credential (portal.webhooks.display_url)."""
+    return webhooks.display_url(url)
 
 
 @register.filter

@@ -2,11 +2,13 @@
 import hashlib
 import hmac
 import json
+import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -161,6 +163,21 @@ def test_lost_messages_are_requeued_by_the_beat_task(world, receiver, enqueued, 
     assert enqueued == [(delivery.pk, 0)]
 
 
+def test_requeue_enqueues_an_overdue_delivery_once_per_grace_period(world, enqueued,
+                                                                     django_capture_on_commit_callbacks):
+    _hook(world, "https://hooks.example.com/x")
+    _hook(world, "https://hooks.example.com/y", name="other")
+    _event(world)
+    long_ago = timezone.now() - timezone.timedelta(hours=1)
+    WebhookDelivery.objects.update(next_attempt_at=long_ago)     # a backlog: the workers are behind
+    enqueued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhooks.webhook_requeue() == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhooks.webhook_requeue() == 0                   # the next minute's run
+    assert sorted(enqueued) == sorted((pk, 0) for pk in WebhookDelivery.objects.values_list("pk", flat=True))
+
+
 def test_a_rolled_back_change_emits_nothing(world, receiver, enqueued, django_capture_on_commit_callbacks):
     _hook(world, receiver.url)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -203,12 +220,94 @@ def test_urls_must_be_https_and_events_well_formed(world, settings):
     assert _hook(world, "http://localhost:9000/x")[0].url == "http://localhost:9000/x"
 
 
-def test_metadata_and_loopback_addresses_are_refused_at_send_time(world, receiver, enqueued, settings):
-    webhook, _ = _hook(world, receiver.url)
+def test_metadata_and_loopback_addresses_are_refused_at_send_time(world, receiver, enqueued, settings, monkeypatch):
+    _hook(world, receiver.url)
     _event(world)
     settings.PORTAL_WEBHOOK_ALLOW_LOOPBACK = False     # e.g. a host name that resolves to 127.0.0.1
     assert webhooks.webhook_deliver(WebhookDelivery.objects.get().pk) == "pending"
-    assert "no address" in WebhookDelivery.objects.get().last_error and receiver.requests == []
+    assert WebhookDelivery.objects.get().last_error == "refused: address not allowed" and receiver.requests == []
+    settings.PORTAL_WEBHOOK_ALLOW_LOOPBACK = True      # loopback allowed, but the name now points at the metadata
+    _resolve_to(monkeypatch, "169.254.169.254")
+    WebhookDelivery.objects.update(next_attempt_at=timezone.now())
+    assert webhooks.webhook_deliver(WebhookDelivery.objects.get().pk) == "pending"
+    assert WebhookDelivery.objects.get().last_error == "refused: address not allowed" and receiver.requests == []
+
+
+def _resolve_to(monkeypatch, address):
+    """Every host name resolves to ``address``; returns the list of (ip, port) the code connects to,
+    and the connection is refused instead of made."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sockaddr = (address, 443, 0, 0) if family == socket.AF_INET6 else (address, 443)
+    monkeypatch.setattr(socket, "getaddrinfo",
+                        lambda *args, **kwargs: [(family, socket.SOCK_STREAM, 6, "", sockaddr)])
+    connections = []
+
+    def create_connection(address, *args, **kwargs):
+        connections.append(address)
+        raise ConnectionRefusedError(111, "Connection refused")
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    return connections
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "::ffff:169.254.169.254", "::169.254.169.254",
+                                     "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::", "fd00:ec2::254", "10.0.0.5",
+                                     "100.100.100.200", "224.0.0.1", "0.0.0.0"])
+def test_non_public_addresses_are_refused_without_connecting(world, enqueued, monkeypatch, address):
+    _hook(world, "https://hooks.example.com/T000/B000/secretpart")
+    _event(world)
+    connections = _resolve_to(monkeypatch, address)
+    assert webhooks.webhook_deliver(WebhookDelivery.objects.get().pk) == "pending"
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.last_error == "refused: address not allowed" and connections == []
+
+
+@pytest.mark.parametrize(("address", "allowed"), [("10.0.0.5", ["10.0.0.0/8"]), ("fd00:ec2::254", ["fd00::/8"]),
+                                                  ("93.184.216.34", []), ("2606:4700::1111", [])])
+def test_public_and_allowed_internal_addresses_are_connected_to_exactly(world, enqueued, monkeypatch, settings,
+                                                                         address, allowed):
+    settings.PORTAL_WEBHOOK_ALLOWED_NETWORKS = allowed
+    _hook(world, "https://hooks.example.com/T000/B000/secretpart")
+    _event(world)
+    connections = _resolve_to(monkeypatch, address)
+    assert webhooks.webhook_deliver(WebhookDelivery.objects.get().pk) == "pending"
+    assert connections == [(address, 443)]            # the very address that was checked
+    assert WebhookDelivery.objects.get().last_error == "could not connect"   # not the exception's text
+
+
+def test_a_malformed_allowed_network_names_the_setting(settings):
+    settings.PORTAL_WEBHOOK_ALLOWED_NETWORKS = ["10.0.0.0/33"]
+    with pytest.raises(ImproperlyConfigured, match="PORTAL_WEBHOOK_ALLOWED_NETWORKS"):
+        webhooks._receiver_ip("https", "hooks.example.com", 443)
+
+
+@pytest.mark.parametrize(("error", "reason"), [
+    (TimeoutError("timed out"), "timed out"), (ssl.SSLCertVerificationError(1, "certificate verify failed"), "TLS error"),
+    (ConnectionResetError(104, "Connection reset by peer"), "could not connect"),
+    (socket.gaierror(-2, "Name or service not known"), "could not connect")])
+def test_failures_without_an_answer_store_a_generic_reason(world, enqueued, monkeypatch, error, reason):
+    _hook(world, "https://hooks.example.com/x")
+    _event(world)
+
+    def fail(*args, **kwargs):
+        raise error
+    monkeypatch.setattr(webhooks, "_http_post", fail)
+    webhooks.webhook_deliver(WebhookDelivery.objects.get().pk)
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.last_error, delivery.last_status_code, delivery.response_excerpt) == (reason, None, "")
+
+
+def test_an_outcome_is_not_recorded_when_the_claim_was_lost(world, enqueued, monkeypatch):
+    _hook(world, "https://hooks.example.com/x")
+    _event(world)
+    delivery = WebhookDelivery.objects.get()
+
+    def slow_send(row):      # the lease ran out meanwhile and webhook_requeue took the row back
+        WebhookDelivery.objects.filter(pk=row.pk).update(state="pending", last_error="interrupted")
+        return 200, "", "ok"
+    monkeypatch.setattr(webhooks, "_attempt", slow_send)
+    assert webhooks.webhook_deliver(delivery.pk) is None
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.last_error, delivery.delivered_at) == ("pending", "interrupted", None)
 
 
 def test_who_may_manage_webhooks(world):
@@ -395,3 +494,64 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.label)
 def test_route_permissions(case, persona, world):
     run_case(case, world, persona, APIClient)
+
+
+# --- URLs as credentials ----------------------------------------------------------------------------
+SECRET_URL = "https://hooks.example.com:8443/services/T000/B000/XXXXsecret?token=abc"
+
+
+def test_display_url_keeps_only_scheme_host_and_port():
+    assert webhooks.display_url(SECRET_URL) == "https://hooks.example.com:8443/…"
+    assert webhooks.display_url("https://hooks.example.com/") == "https://hooks.example.com"
+    assert webhooks.display_url("https://[2001:db8::1]/x") == "https://[2001:db8::1]/…"
+
+
+def test_audit_events_and_notices_never_hold_the_url_path(world, enqueued, settings, monkeypatch):
+    settings.PORTAL_WEBHOOK_MAX_ATTEMPTS = 1
+    webhook, _ = _hook(world, SECRET_URL)
+    webhook = webhooks.webhook_update(actor=world["lead"], webhook=webhook,
+                                      url=SECRET_URL.replace("XXXXsecret", "YYYYsecret"))
+    assert TeamWebhook.objects.get().url.endswith("YYYYsecret?token=abc")     # a path-only change is saved
+    monkeypatch.setattr(webhooks, "_http_post", lambda *args: (500, "boom"))
+    webhooks.webhook_deliver(webhooks.webhook_send_test(actor=world["lead"], webhook=webhook).pk)
+    webhooks.webhook_delete(actor=world["lead"], webhook=webhook)
+    events = AuditEvent.objects.filter(action__startswith="webhook")
+    assert {"webhook.create", "webhook.update", "webhook.delete"} <= set(events.values_list("action", flat=True))
+    dumped = json.dumps(list(events.values("before", "after", "target_label")), default=str, ensure_ascii=False)
+    [notice] = Notification.objects.filter(kind="webhook.failed")
+    for text in (dumped, notice.subject + notice.body):
+        assert "secret" not in text and "T000" not in text and "token" not in text
+    assert "https://hooks.example.com:8443/…" in dumped and "https://hooks.example.com:8443/…" in notice.body
+
+
+def test_the_url_is_encrypted_at_rest(world):
+    webhook, _ = _hook(world, SECRET_URL)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT url FROM portal_teamwebhook WHERE id = %s", [webhook.pk])
+        stored = cursor.fetchone()[0]
+    assert "hooks.example.com" not in stored and TeamWebhook.objects.get().url == SECRET_URL
+
+
+def test_only_managers_see_the_full_url_and_the_receivers_answers(world):
+    webhook, _ = _hook(world, SECRET_URL)
+    delivery = webhooks.webhook_send_test(actor=world["lead"], webhook=webhook)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(state="failed", last_status_code=500,
+                                                          last_error="The receiver answered HTTP 500.",
+                                                          response_excerpt="stack trace from the receiver")
+    pages = [f"/teams/{world.team.slug}/webhooks/", f"/webhooks/{webhook.pk}/"]
+    for persona, sees_all in (("lead", True), ("platform_admin", True), ("ds", False), ("auditor", False)):
+        client = _client(world, persona)
+        for page in pages:
+            html = client.get(page).content.decode()
+            assert ("XXXXsecret" in html) is sees_all, (persona, page)
+            assert "https://hooks.example.com:8443/…" in html or sees_all, (persona, page)
+        assert ("stack trace" in client.get(pages[1]).content.decode()) is sees_all, persona
+        assert "HTTP 500" in client.get(pages[1]).content.decode()
+        api = client.get(f"/api/v1/webhooks/{webhook.pk}/").json()
+        listed = client.get("/api/v1/webhooks/").json()["results"]
+        shown = SECRET_URL if sees_all else "https://hooks.example.com:8443/…"
+        assert api["url"] == shown and [row["url"] for row in listed] == [shown], persona
+        answer = client.get(f"/api/v1/webhook-deliveries/{delivery.pk}/").json()
+        assert answer["last_status_code"] == 500
+        assert answer["response_excerpt"] == ("stack trace from the receiver" if sees_all else ""), persona
+    assert _client(world, "ds").get("/api/v1/webhooks/?search=XXXXsecret").json()["count"] == 0
