@@ -4,6 +4,7 @@ The password is only ever set (and printed) when settings.SHOW_DEMO_PASSWORDS is
 only the local development settings do.
 """
 DEMO_PASSWORD = "portal-demo-2026"
-GLOBAL_DEMO_USERS = ("platform-admin", "approver", "executive", "auditor")
+# Two platform admins: account requests above the second-approval budget need both.
+GLOBAL_DEMO_USERS = ("platform-admin", "platform-admin-2", "approver", "executive", "auditor")
 DEMO_TEAMS = ("fraud-detection", "credit-risk", "marketing-ml")
 TEAM_USER_SUFFIXES = ("lead", "ds", "mle")

@@ -29,6 +29,7 @@ def _env() -> dict:
     env.setdefault("SANDBOX_STATE_FILE", str(VAR / "sandbox-state.json"))
     env.setdefault("PORTAL_VAR_DIR", str(VAR))
     env.setdefault("AWS_ENDPOINT_URL", f"http://127.0.0.1:{SANDBOX_PORT}")
+    env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{PORT}")     # links in e-mails and webhook events
     # SageMaker model-package events from the sandbox reach the portal at once (push), as
     # EventBridge API destinations would in AWS; the registry sync still polls as a safety net.
     env.setdefault("GOVERNANCE_EVENT_SECRET", "local-development-event-secret")
@@ -77,7 +78,7 @@ def main() -> None:
     python = str(BIN / "python")
     start("sandbox", python, "-m", "sandbox", "--host", "127.0.0.1", "--port", SANDBOX_PORT)
     _wait_for(f"http://127.0.0.1:{SANDBOX_PORT}/_sandbox/health", 30, processes)
-    for step in (["migrate", "--no-input"], ["seed_demo"]):
+    for step in (["migrate", "--no-input"], ["seed_demo", "--sync"]):
         if subprocess.run([python, "manage.py", *step], cwd=ROOT, env=env).returncode != 0:
             print(f"manage.py {step[0]} failed; see above.", file=sys.stderr)
             stop(1)

@@ -17,7 +17,7 @@ def test_seed_demo_is_idempotent_and_links_the_organization(db, aws_endpoint, ca
     first, events = counts(), AuditEvent.objects.count()
     call_command("seed_demo")
     assert counts() == first and AuditEvent.objects.count() == events
-    assert first[:3] == (3, 9, 4)
+    assert first[:3] == (3, 9, 5)
     # The seeded organization's fraud accounts (other tests may have vended more in this sandbox).
     fraud = {a.account_id: (a.environment, a.ou_path)
              for a in AwsAccount.objects.filter(team__slug="fraud-detection", account_id__in=FRAUD_ACCOUNTS)}
@@ -31,5 +31,30 @@ def test_seed_demo_is_idempotent_and_links_the_organization(db, aws_endpoint, ca
 
 def test_seed_demo_without_aws_still_creates_the_org_and_says_how_to_finish(db, capsys):
     call_command("seed_demo")
-    assert counts()[:3] == (3, 9, 4) and AwsAccount.objects.count() == 0
+    assert counts()[:3] == (3, 9, 5) and AwsAccount.objects.count() == 0
     assert "run seed_demo again" in capsys.readouterr().err
+
+
+def test_seed_demo_sync_primes_every_app_once(db, aws_endpoint, capsys):
+    """`make run` seeds with --sync: catalog (priced, network preset), registries, cards, 13 months
+    of cost history and usage are there at once; a second run adds nothing (no audit event)."""
+    from costs.models import CostSyncRun, CostTeamDay
+    from governance.models import ModelVersion
+    from provisioning.models import CatalogProduct, ParameterPreset
+
+    call_command("seed_demo", "--sync")
+    out = capsys.readouterr()
+    assert "could not prime" not in out.err, out.err
+    for app in ("provisioning", "governance", "governance.cards", "costs"):
+        assert f"\n{app}: " in "\n" + out.out, out.out
+    domain = CatalogProduct.objects.get(name="SageMaker Studio Domain")
+    assert domain.hourly_price_usd > 0
+    assert set(ParameterPreset.objects.filter(product=domain, mode="hidden").values_list("key", flat=True)) == {
+        "VpcId", "SubnetIds", "SecurityGroupIds"}
+    assert ModelVersion.objects.exists()
+    assert CostSyncRun.objects.filter(kind="backfill", status="succeeded").count() >= 13
+    assert CostTeamDay.objects.filter(team__slug="fraud-detection").exists()
+    events, runs = AuditEvent.objects.count(), CostSyncRun.objects.count()
+    call_command("seed_demo", "--sync")
+    assert AuditEvent.objects.count() == events and CostSyncRun.objects.count() == runs
+    assert "cost history already loaded" in capsys.readouterr().out

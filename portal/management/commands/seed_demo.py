@@ -1,4 +1,11 @@
-"""python manage.py seed_demo: the demo organization (teams, users, roles, accounts). Idempotent."""
+"""python manage.py seed_demo: the demo organization (teams, users, roles, accounts). Idempotent.
+
+With ``--sync`` (what `make run` uses) each app in PORTAL_APPS that has a ``demo`` module primes
+its data now (``<app>.demo.prime()``: catalog, registries, cost history…) rather than at the first
+beat, hours later; portal itself knows no app.
+"""
+import importlib
+import importlib.util
 import secrets
 from decimal import Decimal
 
@@ -20,14 +27,19 @@ TEAMS = [
      "cost_center": "CC-3001", "monthly_budget_usd": Decimal("9000")},
 ]
 assert tuple(spec["slug"] for spec in TEAMS) == DEMO_TEAMS
-GLOBAL_USERS = list(zip(GLOBAL_DEMO_USERS, (GlobalRole.PLATFORM_ADMIN, GlobalRole.MODEL_APPROVER,
-                                             GlobalRole.EXECUTIVE, GlobalRole.AUDITOR)))
+GLOBAL_USERS = list(zip(GLOBAL_DEMO_USERS, (GlobalRole.PLATFORM_ADMIN, GlobalRole.PLATFORM_ADMIN,
+                                             GlobalRole.MODEL_APPROVER, GlobalRole.EXECUTIVE, GlobalRole.AUDITOR),
+                        strict=True))
 TEAM_USERS = list(zip(TEAM_USER_SUFFIXES, (TeamRole.LEAD, TeamRole.DATA_SCIENTIST, TeamRole.ML_ENGINEER)))
 ENVIRONMENTS = set(Environment.values)
 
 
 class Command(BaseCommand):
     help = "Create the demo organization: three teams, demo users and roles, links to AWS accounts."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--sync", action="store_true",
+                            help="Also read AWS now: catalog, model registries, model cards, cost history, usage.")
 
     def handle(self, *args, **options):
         show_passwords = getattr(settings, "SHOW_DEMO_PASSWORDS", False)
@@ -47,6 +59,20 @@ class Command(BaseCommand):
         if show_passwords:
             names = ", ".join(u for u, _r in GLOBAL_USERS) + ", <team>-lead, <team>-ds, <team>-mle"
             self.stdout.write(f"Demo sign-ins: {names} (teams: {', '.join(teams)}); password: {DEMO_PASSWORD}")
+        if options["sync"] and linked:
+            self._prime_apps()
+
+    def _prime_apps(self) -> None:
+        for app in settings.PORTAL_APPS:
+            if not importlib.util.find_spec(f"{app}.demo"):
+                continue
+            try:
+                outcome = importlib.import_module(f"{app}.demo").prime()
+            except Exception as error:  # one app's AWS trouble must not stop the demo; say what to do
+                self.stderr.write(self.style.WARNING(
+                    f"{app}: could not prime the demo data ({error}); the scheduled sync will try again."))
+            else:
+                self.stdout.write(f"{app}: {outcome}")
 
     def _user(self, username, show_passwords, created_users):
         User = get_user_model()
