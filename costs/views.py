@@ -119,7 +119,7 @@ def team_report(request, slug):
     }
     return render(request, "costs/team_report.html", {
         "form": form, "filter": f, "typed": _typed(request, f), "report": report, "charts": charts, "team": team,
-        "can_edit_budget": has_perm(request.user, "change", Team),
+        "can_edit_budget": has_perm(request.user, "change", Team), "last_sync": selectors.last_sync(),
         "budget_form": BudgetForm(initial={"monthly_budget_usd": team.monthly_budget_usd})})
 
 

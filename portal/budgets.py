@@ -17,10 +17,10 @@ class BudgetExcess:
     added: Decimal     # the monthly estimate, prorated to the days left in the month
 
     def sentence(self, team_name: str) -> str:
-        left = f"${self.left:,.2f} is left" if self.left > 0 else f"nothing is left (forecast ${-self.left:,.2f} over)"
-        return (f"This month it would add about ${self.added:,.2f} to {team_name}'s costs, but {left} of the "
-                f"${self.budget:,.2f} monthly budget after the month-end forecast, so a team lead or platform "
-                f"admin must approve it.")
+        left = (f"only ${self.left:,.2f} of its ${self.budget:,.2f} monthly budget is left" if self.left > 0 else
+                f"its month-end forecast is already ${-self.left:,.2f} over its ${self.budget:,.2f} monthly budget")
+        return (f"Over budget: this would add about ${self.added:,.2f} to {team_name}'s costs this month, and "
+                f"{left} after the forecast. A team lead or platform admin must approve it.")
 
 
 Provider = Callable[..., "BudgetExcess | None"]

@@ -207,7 +207,7 @@ def account_request_create(*, actor, team: Team, environment: str, purpose: str,
             approvals_required=2 if Decimal(monthly_budget_usd) > second_approval_threshold() else 1)
         _log(item, "submit", detail=f"Requested by {actor.get_username()}")
         _transition(item, "require_approval", "Every account request needs a platform admin's approval." if
-                    item.approvals_required == 1 else f"The budget is above ${second_approval_threshold()} a month: "
+                    item.approvals_required == 1 else f"The budget is above ${second_approval_threshold():,} a month: "
                     "two different platform admins must approve.")
         item.save()
         audit_record(actor=actor, action="account_request.create", target=item, team=team, after=_snapshot(item))
@@ -258,7 +258,7 @@ def account_request_approve(*, actor, request: AccountRequest, comment: str = ""
         by = f"{actor.get_username()}{': ' + comment if comment else ''}"
         if item.state == S.PENDING_APPROVAL and item.approvals_required > 1:
             _decide(item, actor, "approve_first", AccountApproval.Decision.APPROVE, comment,
-                    f"First approval by {by}. The budget ${item.monthly_budget_usd} is above the second-approval "
+                    f"First approval by {by}. The budget ${item.monthly_budget_usd:,} is above the second-approval "
                     "threshold: another platform admin must approve too.")
             item.save()
             audit_record(actor=actor, action="account_request.approve_first", target=item, team=item.team,
@@ -266,7 +266,7 @@ def account_request_approve(*, actor, request: AccountRequest, comment: str = ""
             others = _platform_admins().exclude(pk__in=[actor.pk, item.requester_id])
             notify(users=others, kind="account_request.second_approval", team=item.team, url=_url(item),
                    subject=f"Second approval needed: {item.account_name} ({item.team.name}, "
-                           f"${item.monthly_budget_usd}/month), first approved by {actor.get_username()}")
+                           f"${item.monthly_budget_usd:,}/month), first approved by {actor.get_username()}")
             return item
         _decide(item, actor, "approve", AccountApproval.Decision.APPROVE, comment, f"Approved by {by}")
         item.decided_by, item.decided_at, item.decision_comment = (actor if actor.pk else None), timezone.now(), comment

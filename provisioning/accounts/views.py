@@ -83,7 +83,8 @@ def request_create(request):
         else:
             messages.success(request, f"Account request {item.account_name} sent to the platform admins for approval.")
             return redirect("account_vending:request_detail", pk=item.pk)
-    return render(request, "account_vending/request_form.html", {"form": form})
+    return render(request, "account_vending/request_form.html", {
+        "form": form, "second_approval_above": services.second_approval_threshold()})
 
 
 def _detail_context(request, item) -> dict:
@@ -134,11 +135,11 @@ def request_action(request, pk, action):
     if action == "close":
         kwargs = {"reason": request.POST.get("reason", "")[:2000]}
     try:
-        _ACTIONS[action](actor=request.user, request=item, **kwargs)
+        item = _ACTIONS[action](actor=request.user, request=item, **kwargs)
     except DomainError as error:
         messages.error(request, " ".join([error.message] + [m for ms in error.fields.values() for m in ms]))
     else:
-        messages.success(request, f"Request {item.account_name}: {action} done.")
+        messages.success(request, f"{item.account_name}: {item.get_state_display().lower()}.")
     return redirect("account_vending:request_detail", pk=item.pk)
 
 
