@@ -1,5 +1,6 @@
 """NoEcho parameter values are stored encrypted (portal.crypto): the column becomes text holding
 Fernet ciphertext, and values already stored are encrypted in place."""
+from django.core.exceptions import ImproperlyConfigured
 from django.db import migrations
 
 import portal.crypto
@@ -17,13 +18,21 @@ def _rewrite(apps, schema_editor, convert, needs):
             cursor.execute(f"UPDATE {quoted} SET secret_parameters = %s WHERE id = %s", [convert(value), pk])
 
 
+def _is_ciphertext(value: str) -> bool:
+    """Whether the current keys decrypt ``value`` (any JSON text, '{}', 'null', '"x"', is not)."""
+    try:
+        portal.crypto.decrypt(value)
+    except ImproperlyConfigured:
+        return False
+    return True
+
+
 def encrypt_existing(apps, schema_editor):
-    # Plain JSON text starts with '{'; Fernet tokens never do (they start with 'gAAAAA').
-    _rewrite(apps, schema_editor, portal.crypto.encrypt, lambda value: value.lstrip().startswith("{"))
+    _rewrite(apps, schema_editor, portal.crypto.encrypt, lambda value: not _is_ciphertext(value))
 
 
 def decrypt_existing(apps, schema_editor):
-    _rewrite(apps, schema_editor, portal.crypto.decrypt, lambda value: not value.lstrip().startswith("{"))
+    _rewrite(apps, schema_editor, portal.crypto.decrypt, _is_ciphertext)
 
 
 class Migration(migrations.Migration):

@@ -39,22 +39,50 @@ def test_noecho_values_are_encrypted_at_rest_and_reach_provision_product_in_plai
     assert ProvisioningRequest.objects.get(pk=item.pk).secret_parameters == {}
 
 
-def test_the_migration_encrypts_values_stored_before_it(world):
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_converts_stored_values_both_ways(world):
+    """provisioning 0003 run for real: plain JSON of any shape stored before it (an object, null, a
+    string, a list) is encrypted in place and read back by the model; reversing restores the JSON."""
     import importlib
 
     from django.apps import apps
+    from django.db.migrations.executor import MigrationExecutor
 
     from provisioning.models import ProvisioningRequest
 
-    migration = importlib.import_module("provisioning.migrations.0003_encrypt_secret_parameters")
-    item = factories.request(world)
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE provisioning_provisioningrequest SET secret_parameters = %s WHERE id = %s",
-                       ['{"DbPassword": "old-plain"}', item.pk])
-    with connection.schema_editor() as editor:
-        migration.encrypt_existing(apps, editor)
-        migration.encrypt_existing(apps, editor)          # a repeat leaves encrypted values alone
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT secret_parameters FROM provisioning_provisioningrequest WHERE id = %s", [item.pk])
-        assert "old-plain" not in cursor.fetchone()[0]
-    assert ProvisioningRequest.objects.get(pk=item.pk).secret_parameters == {"DbPassword": "old-plain"}
+    values = ['{"DbPassword": "old-plain"}', "null", '"old-string"', "[]"]
+    items = [factories.request(world) for _value in values]
+    before, after = [("provisioning", "0002_request_approval_reason")], [("provisioning", "0003_encrypt_secret_parameters")]
+    table = "provisioning_provisioningrequest"
+
+    def migrate(target):
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(target)
+
+    def stored():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, secret_parameters::text FROM {table}" if connection.vendor == "postgresql"
+                           else f"SELECT id, secret_parameters FROM {table}")
+            return dict(cursor.fetchall())
+
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()     # every app, as the suite expects
+    try:
+        migrate(before)
+        with connection.cursor() as cursor:
+            for item, value in zip(items, values):
+                cursor.execute(f"UPDATE {table} SET secret_parameters = %s WHERE id = %s", [value, item.pk])
+        migrate(after)
+        encrypted = stored()
+        assert not any("old-" in text or text in ("null", "[]") for text in encrypted.values())
+        migration = importlib.import_module("provisioning.migrations.0003_encrypt_secret_parameters")
+        with connection.schema_editor() as editor:
+            migration.encrypt_existing(apps, editor)          # a repeat leaves encrypted values alone
+        assert stored() == encrypted
+        read = dict(ProvisioningRequest.objects.filter(pk__in=[i.pk for i in items]).values_list("pk", "secret_parameters"))
+        assert [read[item.pk] for item in items] == [{"DbPassword": "old-plain"}, None, "old-string", []]
+        migrate(before)
+        restored = {pk: text.replace(" ", "") for pk, text in stored().items()}
+        assert [restored[item.pk] for item in items] == [value.replace(" ", "") for value in values]
+    finally:
+        migrate(latest)
