@@ -37,9 +37,10 @@ def request_accounts_for_user(user):
 
 
 def requests_for_user(user, *, mine: bool = False, state: str = "", team: str = "", product: str = ""):
-    """Requests the user may see with the list filters (all indexed)."""
+    """Requests the user may see with the list filters (all indexed). The encrypted NoEcho values
+    are not read (no decryption per row; services re-read what they change)."""
     queryset = scope(user, ProvisioningRequest.objects.select_related(
-        "team", "requester", "product", "account", "version"))
+        "team", "requester", "product", "account", "version").defer("secret_parameters"))
     if mine:
         queryset = queryset.filter(requester=user)
     if state:
@@ -57,7 +58,8 @@ def approvals_for_user(user):
     queryset = ProvisioningRequest.objects.filter(state=RequestState.PENDING_APPROVAL).exclude(requester=user)
     if teams is not None:
         queryset = queryset.filter(team_id__in=teams)
-    return queryset.select_related("team", "requester", "product", "account", "version").order_by("created_at", "id")
+    return (queryset.select_related("team", "requester", "product", "account", "version")
+            .defer("secret_parameters").order_by("created_at", "id"))
 
 
 def may_see_approvals(user) -> bool:
