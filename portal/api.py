@@ -252,7 +252,7 @@ class TeamWebhookSerializer(serializers.ModelSerializer):
     others get ``display_url``."""
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
     events = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=100,
-                                   help_text="Event kinds ('request.failed') or families ('model.*'); empty: all.")
+                                   help_text=webhooks.EVENTS_HELP)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     secret = serializers.CharField(source="new_secret", read_only=True,
                                    help_text="The signing secret: only in the answers of create and rotate-secret.")
@@ -333,13 +333,14 @@ class WebhookDeliveryFilter(django_filters.FilterSet):
 
 
 class WebhookDeliveryViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
-    """Delivery history of the webhooks the caller may see, newest first. POST redeliver sends a
-    finished delivery again (same event id) for team leads and platform admins."""
+    """Delivery history of the webhooks the caller may see, newest first. For team leads and platform
+    admins, POST redeliver sends a finished delivery again (same event id) and POST send-now sends a
+    pending one without waiting for its next retry."""
     queryset = WebhookDelivery.objects.select_related("webhook__team").defer("webhook__signing_secret").order_by(
         "-created_at", "-id")
     serializer_class = WebhookDeliverySerializer
     policy_model = WebhookDelivery
-    policy_actions = {"redeliver": "change"}
+    policy_actions = {"redeliver": "change", "send_now": "change"}
     filterset_class = WebhookDeliveryFilter
     ordering_fields = ["created_at", "next_attempt_at"]
 
@@ -349,3 +350,11 @@ class WebhookDeliveryViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         """Queue this delivery's event again, as a new delivery."""
         copy = webhooks.webhook_delivery_redeliver(actor=request.user, delivery=self.get_object())
         return Response(self.get_serializer(copy).data, status=202)
+
+    @extend_schema(request=None, responses={202: WebhookDeliverySerializer})
+    @action(detail=True, methods=["post"], url_path="send-now")
+    def send_now(self, request, pk=None):
+        """Send a pending delivery now instead of at its next retry (409 while it is being sent or once
+        it has finished: then redeliver)."""
+        delivery = webhooks.webhook_delivery_send_now(actor=request.user, delivery=self.get_object())
+        return Response(self.get_serializer(delivery).data, status=202)

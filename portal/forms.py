@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from portal.models import ApiToken, GlobalRole, Team, TeamRole, WebhookDelivery, slug_validator
+from portal.webhooks import EVENTS_HELP
 
 
 def show_domain_error(form, error) -> None:
@@ -101,8 +102,7 @@ class WebhookForm(forms.Form):
                          help_text="An https:// endpoint that accepts a signed JSON POST.")
     events = forms.CharField(
         required=False, max_length=1000, label="Events",
-        help_text="Comma-separated event kinds or families, e.g. request.failed, model.*, budget.*. "
-                  "Empty: every event of the team.")
+        help_text=f"Comma-separated. {EVENTS_HELP}")
     active = forms.BooleanField(required=False, initial=True)
 
     def clean_events(self) -> list[str]:

@@ -49,6 +49,7 @@ portal_patterns = [
     path("webhooks/<int:webhook_id>/test/", views.webhook_test, name="webhook_test"),
     path("webhooks/<int:webhook_id>/rotate-secret/", views.webhook_rotate_secret, name="webhook_rotate_secret"),
     path("webhook-deliveries/<int:delivery_id>/redeliver/", views.webhook_redeliver, name="webhook_redeliver"),
+    path("webhook-deliveries/<int:delivery_id>/send-now/", views.webhook_send_now, name="webhook_send_now"),
     path("health/", views.health, name="health"),
 ]
 

@@ -3,6 +3,7 @@ services write, selectors read."""
 import csv
 import json
 from decimal import Decimal
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -13,9 +14,9 @@ from django.db import connection
 from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from portal import aws, selectors, services, webhooks
+from portal import aws, crypto, selectors, services, webhooks
 from portal.errors import DomainError
 from portal.forms import (AuditFilterForm, DeliveryFilterForm, MemberForm, RoleGrantForm, TeamForm, TokenCreateForm,
                           UserCreateForm, WebhookForm, show_domain_error)
@@ -240,29 +241,61 @@ def token_revoke(request, token_id):
 
 # --- Webhooks -----------------------------------------------------------------------------------
 def _no_store(response):
-    response["Cache-Control"] = "no-store"   # a secret shown once must not stay in any cache
+    response["Cache-Control"] = "no-store"   # a secret shown once, or a URL carrying one, must stay in no cache
     return response
+
+
+def _secret_session_key(webhook_id: int) -> str:
+    return f"webhook_new_secret:{webhook_id}"
+
+
+def _hand_over_secret(request, webhook, secret: str) -> None:
+    """Keep a new signing secret (encrypted, like at rest) for the next view of the webhook's page
+    only: the POST redirects (a reload cannot create or rotate again) and the page shows it once."""
+    request.session[_secret_session_key(webhook.pk)] = crypto.encrypt(secret)
+
+
+def _take_secret(request, webhook) -> str | None:
+    token = request.session.pop(_secret_session_key(webhook.pk), None)
+    return crypto.decrypt(token) if token else None
+
+
+def _webhook_action(view):
+    """A POST-only webhook action. A GET or HEAD (a reload, a typed or bookmarked URL) is sent to the
+    webhook's page instead of an empty 405 and changes nothing; other methods get 405."""
+    @wraps(view)
+    @login_required
+    @require_http_methods(["GET", "HEAD", "POST"])
+    def wrapper(request, **kwargs):
+        if request.method == "POST":
+            return view(request, **kwargs)
+        if "delivery_id" in kwargs:
+            delivery = get_object_or_404(selectors.webhook_deliveries_for_user(request.user), pk=kwargs["delivery_id"])
+            return redirect("portal:webhook_detail", webhook_id=delivery.webhook_id)
+        return redirect("portal:webhook_detail", webhook_id=kwargs["webhook_id"])
+    return wrapper
 
 
 @login_required
 def webhook_list(request, slug):
+    """GET: the team's webhooks. POST: create one, then redirect to its page, which shows the secret once."""
     team = selectors.team_for_user(request.user, slug)
     require(request.user, "view", TeamWebhook, team.pk)
     form = WebhookForm(request.POST or None)
-    created = new_secret = None
     if request.method == "POST":
         require(request.user, "add", TeamWebhook, team.pk)
         if form.is_valid():
             try:
-                created, new_secret = webhooks.webhook_create(actor=request.user, team=team, **form.cleaned_data)
+                created, secret = webhooks.webhook_create(actor=request.user, team=team, **form.cleaned_data)
             except DomainError as error:
                 show_domain_error(form, error)
             else:
-                form = WebhookForm()
+                _hand_over_secret(request, created, secret)
+                messages.success(request, f"Webhook '{created.name}' created.")
+                return redirect("portal:webhook_detail", webhook_id=created.pk)
     return _no_store(render(request, "portal/webhook_list.html", {
         "team": team, "webhooks": selectors.webhook_list_for_user(request.user).filter(team=team).order_by("name"),
-        "form": form, "created": created, "new_secret": new_secret,
-        "can_manage": has_perm(request.user, "add", TeamWebhook, team.pk),
+        "form": form, "can_manage": has_perm(request.user, "add", TeamWebhook, team.pk),
         "can_see_urls": has_perm(request.user, "change", TeamWebhook, team.pk)}, status=400 if form.errors else 200))
 
 
@@ -282,10 +315,11 @@ def _webhook_page(request, webhook, *, form=None, new_secret=None, status=200):
 
 @login_required
 def webhook_detail(request, webhook_id):
-    """GET: the webhook and its delivery history. POST: save the edit form."""
+    """GET: the webhook and its delivery history, with a new secret the first time after create or
+    rotate. POST: save the edit form."""
     webhook = selectors.webhook_for_user(request.user, webhook_id)
     if request.method != "POST":
-        return _webhook_page(request, webhook)
+        return _webhook_page(request, webhook, new_secret=_take_secret(request, webhook))
     require(request.user, "change", TeamWebhook, webhook.team_id)
     form = WebhookForm.for_webhook(webhook, request.POST)
     if form.is_valid():
@@ -299,8 +333,7 @@ def webhook_detail(request, webhook_id):
     return _webhook_page(request, webhook, form=form, status=400)
 
 
-@login_required
-@require_POST
+@_webhook_action
 def webhook_delete(request, webhook_id):
     webhook = selectors.webhook_for_user(request.user, webhook_id)
     webhooks.webhook_delete(actor=request.user, webhook=webhook)
@@ -308,8 +341,7 @@ def webhook_delete(request, webhook_id):
     return redirect("portal:webhook_list", slug=webhook.team.slug)
 
 
-@login_required
-@require_POST
+@_webhook_action
 def webhook_test(request, webhook_id):
     webhook = selectors.webhook_for_user(request.user, webhook_id)
     try:
@@ -321,16 +353,17 @@ def webhook_test(request, webhook_id):
     return redirect("portal:webhook_detail", webhook_id=webhook.pk)
 
 
-@login_required
-@require_POST
+@_webhook_action
 def webhook_rotate_secret(request, webhook_id):
+    """Rotate, then redirect to the webhook's page, which shows the new secret once."""
     webhook = selectors.webhook_for_user(request.user, webhook_id)
     webhook, secret = webhooks.webhook_rotate_secret(actor=request.user, webhook=webhook)
-    return _webhook_page(request, webhook, new_secret=secret)
+    _hand_over_secret(request, webhook, secret)
+    messages.success(request, "The signing secret was replaced.")
+    return redirect("portal:webhook_detail", webhook_id=webhook.pk)
 
 
-@login_required
-@require_POST
+@_webhook_action
 def webhook_redeliver(request, delivery_id):
     delivery = get_object_or_404(selectors.webhook_deliveries_for_user(request.user), pk=delivery_id)
     try:
@@ -339,6 +372,18 @@ def webhook_redeliver(request, delivery_id):
         messages.error(request, error.message)
     else:
         messages.success(request, f"The {delivery.kind} event will be sent again.")
+    return redirect("portal:webhook_detail", webhook_id=delivery.webhook_id)
+
+
+@_webhook_action
+def webhook_send_now(request, delivery_id):
+    delivery = get_object_or_404(selectors.webhook_deliveries_for_user(request.user), pk=delivery_id)
+    try:
+        webhooks.webhook_delivery_send_now(actor=request.user, delivery=delivery)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"The {delivery.kind} event is being sent now.")
     return redirect("portal:webhook_detail", webhook_id=delivery.webhook_id)
 
 

@@ -41,8 +41,10 @@ State = WebhookDelivery.State
 WEBHOOK_FIELDS = ("name", "url", "events", "active")
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?$")
-EVENT_FAMILIES = ("request.*", "approval.*", "account_request.*", "model.*", "model_card.*", "budget.*",
-                  "inventory.*")
+# The first segment of every kind the apps pass to ``notify(kind=...)`` for a team (webhook.* is never sent).
+EVENT_FAMILIES = ("request", "approval", "account_request", "model", "model_card", "budget", "inventory")
+EVENTS_HELP = (f"Exact event kinds such as 'request.failed' or 'model.in_prod', or whole families such as "
+               f"'model.*'. Families: {', '.join(EVENT_FAMILIES)}. Empty: every event of the team.")
 EXCERPT_BYTES = 500
 URL_MAX_LENGTH = 500
 NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
@@ -85,11 +87,16 @@ def _clean_url(url: str) -> str:
 
 
 def _clean_events(events) -> list[str]:
+    """The subscriptions sorted and without duplicates; each must be ``<family>.<kind>`` or ``<family>.*``
+    of a known family, else DomainError naming the unknown ones and listing the families."""
     cleaned = sorted({event.strip() for event in events or () if event.strip()})
-    wrong = [event for event in cleaned if not KIND_PATTERN.match(event)]
+    wrong = [event for event in cleaned if not KIND_PATTERN.match(event) or "." not in event
+             or event.split(".", 1)[0] not in EVENT_FAMILIES]
     if wrong:
-        raise DomainError(f"Unknown event pattern: {', '.join(wrong)}.", fields={"events": [
-            "Use event kinds such as 'request.failed' or families such as 'model.*', separated by commas."]})
+        families = ", ".join(EVENT_FAMILIES)
+        raise DomainError(f"Unknown event pattern: {', '.join(wrong)}. Known families: {families}.", fields={"events": [
+            f"Unknown: {', '.join(wrong)}. Use kinds such as 'request.failed' or families such as 'model.*' "
+            f"of: {families}."]})
     return cleaned
 
 
@@ -228,6 +235,29 @@ def webhook_delivery_redeliver(*, actor, delivery: WebhookDelivery) -> WebhookDe
         audit_record(actor=actor, action="webhook_delivery.redeliver", target=copy, team=webhook.team,
                      after={"redelivery_of": delivery.pk, "event_id": str(delivery.event_id), "kind": delivery.kind})
     return copy
+
+
+def webhook_delivery_send_now(*, actor, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a pending delivery now instead of at its next retry: moves its ``next_attempt_at`` to now
+    and enqueues it after commit; the worker's claim keeps it from being sent twice. Audited as
+    ``webhook_delivery.send_now``. A delivery being sent or finished (then redeliver applies) raises
+    InvalidTransition; a repeat call enqueues another message, which finds nothing to claim once sent."""
+    require(actor, "change", WebhookDelivery, delivery.webhook.team_id)
+    with transaction.atomic():
+        webhook = _locked(delivery.webhook)
+        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+        if delivery.state == State.DELIVERING:
+            raise InvalidTransition("This delivery is being sent right now; its outcome appears in a moment.")
+        if delivery.state != State.PENDING:
+            raise InvalidTransition("This delivery has finished; redeliver it to send the event again.")
+        if not webhook.active:
+            raise InvalidTransition("The webhook is inactive; activate it before sending.")
+        delivery.next_attempt_at = timezone.now()
+        delivery.save(update_fields=["next_attempt_at"])
+        audit_record(actor=actor, action="webhook_delivery.send_now", target=delivery, team=webhook.team,
+                     after={"event_id": str(delivery.event_id), "kind": delivery.kind, "attempts": delivery.attempts})
+        _schedule([delivery.pk])
+    return delivery
 
 
 # --- Emission ------------------------------------------------------------------------------------

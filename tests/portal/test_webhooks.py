@@ -362,6 +362,66 @@ def test_redeliver_keeps_the_event_id_and_refuses_unfinished_deliveries(world, r
     assert [json.loads(r["body"])["id"] for r in receiver.requests] == [str(delivery.event_id)] * 2
 
 
+def test_send_now_sends_a_pending_delivery_without_waiting_for_its_retry(world, receiver, enqueued,
+                                                                        django_capture_on_commit_callbacks):
+    receiver.status = 500
+    webhook, _ = _hook(world, receiver.url)
+    _event(world)
+    delivery = WebhookDelivery.objects.get()
+    assert webhooks.webhook_deliver(delivery.pk) == "pending"          # failed once, waits for its retry
+    assert webhooks.webhook_deliver(delivery.pk) is None               # not due yet
+    for persona in ("ds", "auditor", "other_lead"):
+        with pytest.raises(PermissionDenied):
+            webhooks.webhook_delivery_send_now(actor=world[persona], delivery=delivery)
+    receiver.status = 200
+    enqueued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks.webhook_delivery_send_now(actor=world["lead"], delivery=delivery)
+    assert enqueued == [(delivery.pk, 0)]
+    [audit] = AuditEvent.objects.filter(action="webhook_delivery.send_now")
+    assert audit.after["attempts"] == 1
+    assert webhooks.webhook_deliver(delivery.pk) == "succeeded"
+    assert webhooks.webhook_deliver(delivery.pk) is None and len(receiver.requests) == 2   # the claim: sent once
+    with pytest.raises(webhooks.InvalidTransition, match="redeliver"):
+        webhooks.webhook_delivery_send_now(actor=world["lead"], delivery=delivery)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(state="delivering")
+    with pytest.raises(webhooks.InvalidTransition, match="being sent"):
+        webhooks.webhook_delivery_send_now(actor=world["lead"], delivery=delivery)
+
+
+def test_send_now_on_the_page_and_in_the_api(world, enqueued, django_capture_on_commit_callbacks):
+    webhook, _ = _hook(world, "https://hooks.example.com/x")
+    delivery = webhooks.webhook_send_test(actor=world["lead"], webhook=webhook)
+    later = timezone.now() + timezone.timedelta(minutes=10)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=2, next_attempt_at=later, last_status_code=500)
+    lead, ds = _client(world, "lead"), _client(world, "ds")
+    send_now = f"/webhook-deliveries/{delivery.pk}/send-now/"
+    assert send_now in lead.get(f"/webhooks/{webhook.pk}/").content.decode()
+    assert send_now not in ds.get(f"/webhooks/{webhook.pk}/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = lead.post(send_now)
+    assert answer.status_code == 302 and answer["Location"] == f"/webhooks/{webhook.pk}/"
+    assert WebhookDelivery.objects.get(pk=delivery.pk).next_attempt_at <= timezone.now()
+    assert (delivery.pk, 0) in enqueued
+    api = lead.post(f"/api/v1/webhook-deliveries/{delivery.pk}/send-now/")
+    assert api.status_code == 202 and api.json()["state"] == "pending"
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(state="failed")
+    conflict = lead.post(f"/api/v1/webhook-deliveries/{delivery.pk}/send-now/")
+    assert conflict.status_code == 409 and "redeliver" in conflict.json()["error"]["message"]
+    page = lead.get(f"/webhooks/{webhook.pk}/").content.decode()
+    assert send_now not in page and "gave up after 2 attempts" in page
+
+
+def test_who_may_only_view_is_told_who_manages_webhooks(world):
+    webhook, _ = _hook(world, "https://hooks.example.com/x")
+    note = "Only team leads and platform admins can manage webhooks."
+    for persona, told in (("ds", True), ("auditor", True), ("lead", False), ("platform_admin", False)):
+        client = _client(world, persona)
+        for page in (f"/teams/{world.team.slug}/webhooks/", f"/webhooks/{webhook.pk}/"):
+            assert (note in client.get(page).content.decode()) is told, (persona, page)
+    assert ">Gave up<" not in _client(world, "lead").get(f"/teams/{world.team.slug}/webhooks/").content.decode()
+
+
 # --- pages and API --------------------------------------------------------------------------------
 def _client(world, persona):
     client = APIClient()
@@ -378,11 +438,69 @@ def test_create_page_shows_the_secret_once_and_keeps_input_on_errors(world):
     assert "Use an https:// URL" in html and "http://hooks.example.com/x" in html and "model.*" in html
     good = client.post(url, {"name": "chat", "url": "https://hooks.example.com/x", "events": "model.*, budget.*",
                              "active": "on"})
-    assert good.status_code == 200 and good["Cache-Control"] == "no-store"
     webhook = TeamWebhook.objects.get()
-    assert webhook.signing_secret in good.content.decode() and webhook.events == ["budget.*", "model.*"]
-    assert webhook.signing_secret not in client.get(f"/webhooks/{webhook.pk}/").content.decode()
+    assert good.status_code == 302 and good["Location"] == f"/webhooks/{webhook.pk}/"   # a reload cannot re-POST
+    assert webhook.signing_secret not in good.content.decode() and webhook.events == ["budget.*", "model.*"]
+    _assert_secret_shown_once(client, webhook)
     assert f"/teams/{world.team.slug}/webhooks/" in client.get(f"/teams/{world.team.slug}/").content.decode()
+
+
+def _assert_secret_shown_once(client, webhook):
+    """The webhook's page shows the stored secret (the one that verifies signatures) once, uncached."""
+    first = client.get(f"/webhooks/{webhook.pk}/")
+    secret = TeamWebhook.objects.get(pk=webhook.pk).signing_secret
+    assert first.status_code == 200 and first["Cache-Control"] == "no-store"
+    assert f'data-testid="new-secret">{secret}<' in first.content.decode()
+    body = b'{"kind":"webhook.test"}'
+    assert verify(secret, webhooks.signature_header(secret, body, int(timezone.now().timestamp())), body)
+    again = client.get(f"/webhooks/{webhook.pk}/").content.decode()
+    assert secret not in again and 'data-testid="new-secret"' not in again
+
+
+def test_rotate_secret_redirects_and_the_page_shows_the_new_secret_once(world):
+    webhook, old_secret = _hook(world, "https://hooks.example.com/x")
+    client = _client(world, "lead")
+    answer = client.post(f"/webhooks/{webhook.pk}/rotate-secret/")
+    assert answer.status_code == 302 and answer["Location"] == f"/webhooks/{webhook.pk}/"
+    rotated = TeamWebhook.objects.get().signing_secret
+    assert rotated != old_secret and rotated not in answer.content.decode()
+    _assert_secret_shown_once(client, webhook)
+    assert TeamWebhook.objects.get().signing_secret == rotated        # viewing the page rotates nothing
+
+
+def test_get_on_post_only_webhook_urls_goes_to_the_webhooks_page_and_changes_nothing(world):
+    webhook, secret = _hook(world, "https://hooks.example.com/x")
+    delivery = webhooks.webhook_send_test(actor=world["lead"], webhook=webhook)
+    client = _client(world, "lead")
+    for path in (f"/webhooks/{webhook.pk}/rotate-secret/", f"/webhooks/{webhook.pk}/test/",
+                 f"/webhooks/{webhook.pk}/delete/", f"/webhook-deliveries/{delivery.pk}/redeliver/",
+                 f"/webhook-deliveries/{delivery.pk}/send-now/"):
+        answer = client.get(path)
+        assert answer.status_code == 302 and answer["Location"] == f"/webhooks/{webhook.pk}/", path
+        assert client.put(path).status_code == 405, path
+    assert TeamWebhook.objects.get().signing_secret == secret and WebhookDelivery.objects.count() == 1
+    hidden = _client(world, "other_lead").get(f"/webhook-deliveries/{delivery.pk}/redeliver/")
+    assert hidden.status_code == 404
+
+
+def test_subscriptions_must_name_known_event_families(world):
+    client = _client(world, "lead")
+    page = client.post(f"/teams/{world.team.slug}/webhooks/", {"name": "x", "url": "https://hooks.example.com/x",
+                                                               "events": "foo.bar, request.*, request"})
+    html = page.content.decode()
+    assert page.status_code == 400 and not TeamWebhook.objects.exists()
+    assert "Unknown: foo.bar, request." in html and "account_request, model, model_card" in html
+    assert "model_card" in client.get(f"/teams/{world.team.slug}/webhooks/").content.decode()    # the help text
+    api = client.post("/api/v1/webhooks/", {"team": world.team.slug, "name": "x", "url": "https://hooks.example.com/x",
+                                            "events": ["request.failed", "nope.*"]}, format="json")
+    assert api.status_code == 400 and "nope.*" in json.dumps(api.json())
+    assert "inventory" in json.dumps(api.json()) and not TeamWebhook.objects.exists()
+    families = ("request.*", "approval.needed", "account_request.ready", "model.in_prod", "model_card.*",
+                "budget.actual.100", "inventory.drift")
+    webhook, _ = _hook(world, "https://hooks.example.com/x", events=families)
+    assert webhook.events == sorted(families)
+    schema = client.get("/api/schema/").content.decode()
+    assert "model_card, budget, inventory" in schema
 
 
 def test_api_create_returns_the_secret_once_and_replays_without_it(world):
@@ -453,6 +571,10 @@ def _finished_delivery(w):
     return delivery
 
 
+def _pending_delivery(w):
+    return webhooks.webhook_send_test(actor=SYSTEM, webhook=_webhook(w))
+
+
 hook_kwargs = lambda w: {"webhook_id": _webhook(w).pk}  # noqa: E731
 pk_kwargs = lambda w: {"pk": _webhook(w).pk}  # noqa: E731
 HIDDEN = EVERYONE - VIEWERS
@@ -487,6 +609,10 @@ CASES = [
               not_found=HIDDEN),
     RouteCase("webhook-delivery-redeliver", MANAGERS, api=True, method="post",
               kwargs=lambda w: {"pk": _finished_delivery(w).pk}, not_found=HIDDEN, success=(202,)),
+    RouteCase("portal:webhook_send_now", MANAGERS, method="post",
+              kwargs=lambda w: {"delivery_id": _pending_delivery(w).pk}, not_found=HIDDEN),
+    RouteCase("webhook-delivery-send-now", MANAGERS, api=True, method="post",
+              kwargs=lambda w: {"pk": _pending_delivery(w).pk}, not_found=HIDDEN, success=(202,)),
 ]
 
 
