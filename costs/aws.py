@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from botocore.exceptions import ClientError
 
-from portal.aws import client
+from portal.aws import AWS_ERRORS, client  # noqa: F401  (AWS_ERRORS: what these calls can raise, for services)
 
 METRICS = ("UnblendedCost", "AmortizedCost")
 FORECAST_METRICS = {"unblended": "UNBLENDED_COST", "amortized": "AMORTIZED_COST"}

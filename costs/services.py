@@ -23,7 +23,6 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -233,7 +232,7 @@ def usage_sync() -> dict:
     for account_id, team_id in accounts:
         try:
             rows = aws.endpoint_variants(account_id)
-        except (BotoCoreError, ClientError) as error:
+        except aws.AWS_ERRORS as error:
             log.warning("usage sync: cannot read the endpoints of %s: %s", account_id, error)
             result["errors"][account_id] = str(error)
             continue

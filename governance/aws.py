@@ -9,12 +9,11 @@ import json
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.utils.dateparse import parse_datetime
 
 from portal import aws as portal_aws
 
-AWS_ERRORS = (ClientError, BotoCoreError)   # what a call to AWS can raise
+AWS_ERRORS = portal_aws.AWS_ERRORS
 
 _clients: dict[tuple, tuple[float, object]] = {}
 _CLIENT_TTL = 300.0

@@ -11,8 +11,12 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+# What any AWS call can raise: an error answer, or no answer (connection, timeout, credentials).
+AWS_ERRORS = (ClientError, BotoCoreError)
 
 _lock = threading.Lock()
 _credentials: dict[tuple[str, str], dict] = {}

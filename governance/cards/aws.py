@@ -5,12 +5,11 @@ turn them into messages with ``error_message``.
 """
 import json
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from portal.aws import client
+from portal.aws import AWS_ERRORS, client  # noqa: F401  (AWS_ERRORS: what these calls can raise, for services)
 
 MODEL_CARD_PERMISSION = "arn:aws:ram::aws:permission/AWSRAMPermissionSageMakerModelCards"
-AWS_ERRORS = (ClientError, BotoCoreError)
 
 
 def error_message(error: Exception) -> str:

@@ -2,13 +2,13 @@
 baselining provisions products with provisioning.aws.
 Small functions: plain values in, plain data out. Errors are botocore ``ClientError``s; use
 ``error_code`` / ``error_reason`` to read them."""
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from portal.aws import client
+from portal.aws import AWS_ERRORS, client
 from provisioning.aws import AwsCallError
 
 # AwsCallError: the Service Catalog calls of provisioning.aws that baselining reuses.
-AwsErrors = (ClientError, BotoCoreError, AwsCallError)
+AwsErrors = (*AWS_ERRORS, AwsCallError)
 
 
 def error_code(error: Exception) -> str:
