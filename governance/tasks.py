@@ -1,7 +1,6 @@
 """Celery entry points of the governance app. Thin: ids in, services do the work; each is
 idempotent (the services re-read rows under lock and compare states, so a repeat is a no-op)."""
 import logging
-import random
 from datetime import timedelta
 
 from celery import shared_task
@@ -12,6 +11,7 @@ from governance import services
 from governance.aws import AWS_ERRORS
 from governance.models import ApprovalDecision, ModelVersion, Stage
 from portal.errors import DomainError
+from portal.retry import backoff_seconds
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 8
@@ -19,8 +19,8 @@ DEPLOY_POLLS = 40   # about half an hour of polling with the capped backoff; the
 
 
 def _backoff(retries: int) -> float:
-    """Exponential backoff with jitter, capped at five minutes."""
-    return min(300.0, 2 ** retries) * (0.5 + random.random() / 2)
+    """The wait before a task's next try: from 1 s, capped at five minutes (``portal.retry``)."""
+    return backoff_seconds(retries, base=1.0, cap=300.0)
 
 
 @shared_task(name="governance.registry_sync", acks_late=True)

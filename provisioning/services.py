@@ -8,7 +8,6 @@ written with compare-and-set under ``select_for_update``, so a repeated or concu
 no-op.
 """
 import logging
-import random
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -21,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from portal import retry
 from portal.audit import audit_record
 from portal.budgets import budget_excess
 from portal.errors import DomainError, InvalidTransition
@@ -44,9 +44,8 @@ ACCOUNT_FACTORY_NAMES = {"AWS Control Tower Account Factory"}
 
 
 def backoff_seconds(attempt: int, *, base: float = POLL_BASE_SECONDS, cap: float = POLL_CAP_SECONDS) -> float:
-    """Capped exponential backoff with full jitter in [half, whole] of the step."""
-    step = min(cap, base * (2 ** attempt))
-    return round(step * random.uniform(0.5, 1.0), 2)
+    """The wait before polling again (``portal.retry``), with provisioning's defaults."""
+    return retry.backoff_seconds(attempt, base=base, cap=cap)
 
 
 def _schedule(task, request_id: int, countdown: float, **kwargs) -> None:

@@ -4,7 +4,6 @@ Every write checks permission and state, changes the row, logs a step, audits an
 transaction; tasks are enqueued only after commit. The AWS steps run under ``select_for_update``
 of the request row, so a redelivered or concurrent step waits and then finds the work done.
 """
-import random
 import re
 from datetime import date
 from decimal import Decimal
@@ -16,6 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from portal import retry
 from portal.audit import audit_record
 from portal.errors import Conflict, DomainError
 from portal.models import AwsAccount, Team
@@ -454,11 +454,9 @@ def queue_position(item: AccountRequest) -> int | None:
 
 # --- the AWS steps --------------------------------------------------------------------------------
 def backoff_seconds(attempt: int) -> float:
-    """Capped exponential backoff with full jitter in its upper half."""
-    base = float(_setting("ACCOUNT_POLL_BASE_SECONDS", 5))
-    cap = float(_setting("ACCOUNT_POLL_MAX_SECONDS", 300))
-    ceiling = min(cap, base * (2 ** min(attempt, 16)))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
+    """The wait before the next step (``portal.retry``), with account vending's settings."""
+    return retry.backoff_seconds(attempt, base=float(_setting("ACCOUNT_POLL_BASE_SECONDS", 5)),
+                                 cap=float(_setting("ACCOUNT_POLL_MAX_SECONDS", 300)))
 
 
 def _tags(item: AccountRequest) -> dict[str, str]:
