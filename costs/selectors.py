@@ -353,15 +353,10 @@ def cost_by_tag(user, *, metric: str = Metric.UNBLENDED, start: date, end: date,
 def _with_request_names(team: Team, entries: list[dict]) -> list[dict]:
     """Add ``request`` (the team's provisioning request the ``portal-request`` tag names, or None
     for a value that names none) to each entry: one query, none without the provisioning app."""
-    from django.apps import apps
-
+    model = _installed_model("provisioning", "ProvisioningRequest")
     ids = {int(entry["value"]) for entry in entries if entry["value"].isdigit()}
-    try:
-        model = apps.get_model("provisioning", "ProvisioningRequest")
-    except LookupError:
-        ids = set()
     found = ({request.pk: request for request in model.objects.filter(team=team, pk__in=ids).select_related("product")}
-             if ids else {})
+             if ids and model is not None else {})
     return [{**entry, "request": found.get(int(entry["value"])) if entry["value"].isdigit() else None}
             for entry in entries]
 
