@@ -1,10 +1,12 @@
 """Shared fixtures: personas and their teams, API clients, the sandbox for portal tests."""
 import os
+from contextlib import ExitStack
 from decimal import Decimal
 
 import pytest
 
 from tests.support import aws as aws_support
+from tests.support import clock
 
 
 def pytest_report_header(config):
@@ -50,6 +52,21 @@ def aws_endpoint(portal_sandbox, settings):
     aws.reset_caches()
     yield portal_sandbox
     aws.reset_caches()
+
+
+@pytest.fixture(params=clock.boundary_params())
+def boundary_clock(request):
+    """Run the test at each boundary instant (a month's first and last day, a leap day, the year's
+    end) instead of today: the process clock (the portal's and in-process sandboxes') travels
+    there, and a session sandbox the test uses draws its cost history around that day."""
+    instant = request.param
+    with ExitStack() as stack:
+        stack.enter_context(clock.travel(instant))
+        for name in ("portal_sandbox", "sandbox_server"):
+            if name in request.fixturenames:
+                engine = request.getfixturevalue(name).engine
+                stack.enter_context(clock.cost_history_anchored(engine, instant.date()))
+        yield instant
 
 
 class World:

@@ -4,10 +4,10 @@ Every account of ``org_layout`` gets billing lines (service x usage type x tags)
 has the shape of a real ML platform's bill: a weekday/weekend rhythm, ~4 %/month growth, teams of
 different sizes (fraud-detection the biggest), prod > test > dev, an untagged share (~7 %: the
 shared accounts and KMS in team accounts), savings-plan smoothing of the amortized cost of prod
-SageMaker hosting, and one anomaly: credit-risk-dev's SageMaker training ran ~4x for the three
-days around 40 days before the anchor. The anchor is the day the sandbox was seeded, so a day's
-cost never changes while the sandbox lives; the history covers the 13 months before the
-anchor's month and every day since, up to yesterday.
+SageMaker hosting, and one anomaly: credit-risk-dev's SageMaker training ran at ~5x its weekday
+cost for the three days around 40 days before the anchor, whatever weekdays those were. The
+anchor is the day the sandbox was seeded, so a day's cost never changes while the sandbox lives;
+the history covers the 13 months before the anchor's month and every day since, up to yesterday.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ HISTORY_MONTHS = 13
 MONTHLY_GROWTH = 1.04
 SAVINGS_PLAN_RATE = 0.8            # amortized share of on-demand cost under the savings plan
 ANOMALY = {"account": org_layout.team_account("credit-risk", "dev"), "usage_type": "USE1-Train:ml.p3.2xlarge",
-           "days_before_anchor": (41, 40, 39), "factor": 4.0}
+           "days_before_anchor": (41, 40, 39), "factor": 5.0, "jitter": 0.05}
 TEAM_SCALE = {"fraud-detection": 1.0, "credit-risk": 0.62, "marketing-ml": 0.38}
 
 
@@ -154,10 +154,11 @@ def seeded_history(anchor: date, today: date) -> tuple[Series, ...]:
         noise = random.Random(day.toordinal())
         for (spec, line, scale), (unblended, amortized, usage) in zip(lines, columns):
             trend = spec.daily_usd * scale * growth
-            cost = trend * (spec.weekend if weekend else 1.0) * (1 + spec.jitter * (2 * noise.random() - 1))
+            rhythm, jitter = (spec.weekend if weekend else 1.0), spec.jitter
             if (line.account == ANOMALY["account"] and line.usage_type == ANOMALY["usage_type"]
                     and -days_from_anchor in ANOMALY["days_before_anchor"]):
-                cost *= ANOMALY["factor"]
+                rhythm, jitter = ANOMALY["factor"], ANOMALY["jitter"]   # a runaway job runs flat out, weekends too
+            cost = trend * rhythm * (1 + jitter * (2 * noise.random() - 1))
             unblended[index] = round(cost * AMOUNT_SCALE)
             amortized[index] = round(trend * SAVINGS_PLAN_RATE * AMOUNT_SCALE) if spec.savings_plan \
                 else unblended[index]

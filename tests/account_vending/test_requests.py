@@ -63,6 +63,7 @@ def test_email_of_existing_inventory_account_is_refused(world, make_request):
     assert "already used" in error.value.fields["email"][0]
 
 
+@pytest.mark.usefixtures("boundary_clock")
 def test_sandbox_needs_future_lease_and_others_none(world, make_request):
     item = make_request(environment="sandbox", lease_end=timezone.localdate() + timedelta(days=30))
     assert item.ou_path == "Sandbox"
@@ -133,6 +134,7 @@ def test_backoff_is_capped_with_jitter(settings):
     assert max(values[8:]) <= 60 and min(values[8:]) >= 30
 
 
+@pytest.mark.usefixtures("boundary_clock")
 def test_lease_reminders_and_expiry_notify_once(world, make_request):
     item = make_request(environment="sandbox", lease_end=timezone.localdate() + timedelta(days=20))
     AccountRequest.objects.filter(pk=item.pk).update(state="ready", account_id="123456789012",

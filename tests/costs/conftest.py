@@ -1,4 +1,6 @@
-"""Cost fixtures: a world whose accounts match the sandbox organisation, synced from it."""
+"""Cost fixtures: a world whose accounts match the sandbox organisation, synced from it. The
+modules whose results depend on the day (sync, pages, usage, digest) run each test at every
+boundary day (``boundary_clock``), never at today's date."""
 import pytest
 
 from costs import services

@@ -1,10 +1,13 @@
 """The weekly cost digest: opt in, one e-mail per user and week with a PDF, within the user's scope."""
+import pytest
 from django.core import mail
 from django.urls import reverse
 
 from costs import services
 from costs.models import DigestDelivery, DigestSubscription
 from portal.models import AuditEvent
+
+pytestmark = pytest.mark.usefixtures("boundary_clock")     # each test at every boundary day
 
 
 def test_opt_in_then_one_digest_a_week_with_a_pdf(synced, cost_world, client):

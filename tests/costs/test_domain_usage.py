@@ -19,8 +19,16 @@ from portal.models import Team
 from tests.costs.test_sync import counted  # noqa: F401  (fixture)
 from tests.provisioning.conftest import catalog, catalog_snapshot, make_request, run_to_settled  # noqa: F401
 
+pytestmark = pytest.mark.usefixtures("boundary_clock")     # each test at every boundary day
 
-DOMAIN_NAME = "cost-report-studio"   # the domain outlives the test in the session's sandbox: a name no other test uses
+
+
+
+@pytest.fixture
+def domain_name(boundary_clock):
+    """The domain outlives the test in the session's sandbox: a name no other test (or run at
+    another boundary day) uses."""
+    return f"cost-report-studio-{boundary_clock:%Y%m%d}"
 
 
 def _backdate_meters(sandbox, arns, days: int = 3) -> list[str]:
@@ -34,13 +42,13 @@ def _backdate_meters(sandbox, arns, days: int = 3) -> list[str]:
 
 
 @pytest.fixture
-def studio_domain(cost_world, catalog, make_request):  # noqa: F811
+def studio_domain(cost_world, catalog, make_request, domain_name):  # noqa: F811
     """A SageMaker domain provisioned through the portal in fraud-detection-dev, with a user
     profile in it, both billed for the last three days; the meters are removed afterwards."""
     from provisioning import services as provisioning_services
 
     world, sandbox = catalog["world"], catalog["sandbox"]
-    request = make_request(world["ds"], parameters={"DomainName": DOMAIN_NAME})
+    request = make_request(world["ds"], parameters={"DomainName": domain_name})
     provisioning_services.request_approve(actor=world["lead"], request=request)
     assert run_to_settled(request.pk) == "available"
     request.refresh_from_db()
@@ -52,7 +60,7 @@ def studio_domain(cost_world, catalog, make_request):  # noqa: F811
     keys = _backdate_meters(sandbox, {outputs["DomainArn"], profile_arn})
     assert len(keys) == 2
     meters = sandbox.engine.state["meters"]
-    yield {"request": request, "outputs": outputs, "hourly": sum(meters[key]["hourly_usd"] for key in keys),
+    yield {"request": request, "outputs": outputs, "name": domain_name, "hourly": sum(meters[key]["hourly_usd"] for key in keys),
            "meters": [dict(meters[key]) for key in keys]}
     for key in keys:
         meters.pop(key, None)
@@ -61,8 +69,8 @@ def studio_domain(cost_world, catalog, make_request):  # noqa: F811
 def test_domain_cost_is_attributed_from_the_sandbox_meters_to_the_team_report(
         studio_domain, cost_world, catalog, client, api_client, counted):  # noqa: F811
     pp = catalog["sandbox"].engine.state["servicecatalog"]["provisioned"][studio_domain["request"].provisioned_product_id]
-    assert pp["tags"]["domain"] == DOMAIN_NAME                 # the portal tags the domain product
-    assert all(meter["tags"]["domain"] == DOMAIN_NAME for meter in studio_domain["meters"])   # profile inherits
+    assert pp["tags"]["domain"] == studio_domain["name"]                 # the portal tags the domain product
+    assert all(meter["tags"]["domain"] == studio_domain["name"] for meter in studio_domain["meters"])   # profile inherits
     # The first sync reads the project and model breakdowns; the domain one waits for the next run.
     first = services.cost_sync_window()
     assert first.status == "succeeded" and first.requests_made == len(counted) <= 10, (first.error, counted)
@@ -71,8 +79,8 @@ def test_domain_cost_is_attributed_from_the_sandbox_meters_to_the_team_report(
     second = services.cost_sync_window()
     assert second.status == "succeeded" and second.requests_made == len(counted) <= 10, (second.error, counted)
     assert "team_domain" in second.groupings and "domain" not in second.notes
-    assert CostFact.objects.filter(grouping="team_domain", tag_value=DOMAIN_NAME, team_tag="fraud-detection").exists()
-    domain_cost = CostTagDaily.objects.filter(team=cost_world.team, key="domain", value=DOMAIN_NAME) \
+    assert CostFact.objects.filter(grouping="team_domain", tag_value=studio_domain["name"], team_tag="fraud-detection").exists()
+    domain_cost = CostTagDaily.objects.filter(team=cost_world.team, key="domain", value=studio_domain["name"]) \
         .aggregate(s=Sum("unblended"))["s"]
     expected = Decimal(str(studio_domain["hourly"])) * 72
     assert expected * Decimal("0.9") < domain_cost <= expected * Decimal("1.01")   # ~3 days of EFS + Studio app
@@ -86,14 +94,14 @@ def test_domain_cost_is_attributed_from_the_sandbox_meters_to_the_team_report(
     client.force_login(cost_world["lead"])
     start = (services.today() - timedelta(days=5)).isoformat()
     response = client.get(reverse("costs:team_report", args=["fraud-detection"]), {"start": start})
-    assert [t["value"] for t in response.context["report"]["domains"]] == [DOMAIN_NAME]
+    assert [t["value"] for t in response.context["report"]["domains"]] == [studio_domain["name"]]
     assert "By SageMaker domain" in response.content.decode()
     products = {t["value"]: t for t in response.context["report"]["products"]}
     assert products[str(request.pk)]["request"] == request and products["profile-1"]["request"] is None
     assert f'href="{reverse("provisioning:request_detail", args=[request.pk])}"' in response.content.decode()
     api_client.force_login(cost_world["lead"])
     rows = api_client.get(reverse("cost-by-tag-list"), {"key": "domain", "start": start}).json()["results"]
-    assert [(r["team"], r["key"], r["value"]) for r in rows] == [("fraud-detection", "domain", DOMAIN_NAME)]
+    assert [(r["team"], r["key"], r["value"]) for r in rows] == [("fraud-detection", "domain", studio_domain["name"])]
     assert Decimal(rows[0]["amount"]) == domain_cost.quantize(Decimal("0.01"))
     bad = api_client.get(reverse("cost-by-tag-list"), {"key": "account"})
     assert bad.status_code == 400 and "key" in bad.json()["error"]["fields"]

@@ -1,6 +1,7 @@
 """Dashboard, team report, CSV, budgets and the cost API on synced sandbox data."""
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,10 +15,19 @@ from portal import services as portal_services
 from portal.models import AuditEvent
 from portal.permissions import SYSTEM
 
+pytestmark = pytest.mark.usefixtures("boundary_clock")     # each test at every boundary day
+
+
+def last_week() -> dict:
+    """A range of the seven complete days before today: data on every day of the month, the 1st
+    included (when the month to date is still empty)."""
+    day = services.today()
+    return {"start": (day - timedelta(days=7)).isoformat(), "end": (day - timedelta(days=1)).isoformat()}
+
 
 def test_dashboard_shows_headlines_teams_unallocated_and_charts(synced, cost_world, client):
     client.force_login(cost_world["executive"])
-    response = client.get(reverse("costs:dashboard"))
+    response = client.get(reverse("costs:dashboard"), last_week())
     assert response.status_code == 200
     html = response.content.decode()
     for text in ("Month to date", "Forecast to month end", "Unallocated", "Fraud Detection", "Credit Risk",
@@ -33,8 +43,9 @@ def test_dashboard_shows_headlines_teams_unallocated_and_charts(synced, cost_wor
 
 def test_amortized_switch_sort_and_range(synced, cost_world, client):
     client.force_login(cost_world["auditor"])
-    unblended = client.get(reverse("costs:dashboard")).context["summary"]["month_to_date"]
-    amortized = client.get(reverse("costs:dashboard"), {"metric": "amortized"}).context["summary"]["month_to_date"]
+    unblended = sum(r["amount"] for r in client.get(reverse("costs:dashboard"), last_week()).context["rows"])
+    amortized = sum(r["amount"] for r in client.get(reverse("costs:dashboard"),
+                                                     {**last_week(), "metric": "amortized"}).context["rows"])
     assert 0 < amortized < unblended                       # prod hosting is under a savings plan
     day = services.today()
     response = client.get(reverse("costs:dashboard"), {"sort": "team", "dir": "asc",
@@ -81,12 +92,14 @@ def test_an_executive_of_one_line_of_business_sees_only_its_teams(synced, cost_w
 def test_team_report_for_a_member(synced, cost_world, client):
     client.force_login(cost_world["ds"])
     assert client.get(reverse("costs:dashboard")).status_code == 403
-    response = client.get(reverse("costs:team_report", args=["fraud-detection"]))
+    response = client.get(reverse("costs:team_report", args=["fraud-detection"]), last_week())
     assert response.status_code == 200
     report = response.context["report"]
     assert {a["environment"] for a in report["accounts"]} == {"dev", "test", "prod"}
     assert report["services"][0]["service"] == "Amazon SageMaker"
-    assert len(report["daily"]) == services.today().day
+    assert len(report["daily"]) == 7
+    month_to_date = client.get(reverse("costs:team_report", args=["fraud-detection"])).context["report"]
+    assert len(month_to_date["daily"]) == services.today().day
     assert report["burn"]["budget"] == Decimal("25000.00") and report["burn"]["daily_rate"] > 0
     assert "Change budget" not in response.content.decode()
 
@@ -108,7 +121,7 @@ def test_api_reports_and_scoping(synced, cost_world, api_client, token_for):
     body = api_client.get(reverse("cost-by-team-list")).json()
     assert [r["team"] for r in body["results"]] == ["fraud-detection"]
     assert isinstance(body["results"][0]["amount"], str)                   # Decimal as a string
-    services_body = api_client.get(reverse("cost-by-service-list"), {"team": "fraud-detection"}).json()
+    services_body = api_client.get(reverse("cost-by-service-list"), {"team": "fraud-detection", **last_week()}).json()
     assert services_body["results"][0]["service"] == "Amazon SageMaker"
     daily = api_client.get(reverse("cost-daily-list"), {"metric": "amortized", "start": "2026-01-01",
                                                         "end": "2026-01-31"}).json()
@@ -119,7 +132,8 @@ def test_api_reports_and_scoping(synced, cost_world, api_client, token_for):
     forecast = api_client.get(reverse("cost-forecast-list")).json()["results"]
     assert forecast[0]["forecast_source"] == "cost_explorer"
     summary = api_client.get(reverse("cost-summary-list"), {"team": "fraud-detection"}).json()
-    assert Decimal(summary["month_to_date"]) > 0 and summary["unallocated"] == "0.00"
+    assert (Decimal(summary["month_to_date"]) > 0) == (services.today().day > 1)   # the 1st has no complete day
+    assert summary["unallocated"] == "0.00"
     budgets = api_client.get(reverse("budget-list")).json()["results"]
     assert [(b["team"], b["monthly_budget_usd"]) for b in budgets] == [("fraud-detection", "25000.00")]
     assert api_client.patch(reverse("budget-detail", args=["fraud-detection"]), {"monthly_budget_usd": "1"},
@@ -135,7 +149,10 @@ def test_api_budget_patch_by_platform_admin(synced, cost_world, api_client):
     bad = api_client.patch(url, {"monthly_budget_usd": "lots"}, format="json")
     assert bad.status_code == 400 and "monthly_budget_usd" in bad.json()["error"]["fields"]
     summary = api_client.get(reverse("cost-summary-list")).json()
-    assert Decimal(summary["unallocated_pct"]) > 0
+    if services.today().day == 1:
+        assert summary["month_to_date"] == "0.00" and summary["unallocated_pct"] is None    # no share of nothing
+    else:
+        assert Decimal(summary["unallocated_pct"]) > 0
 
 
 @pytest.mark.parametrize("name", ["costs:dashboard", "costs:team_report", "cost-by-team-list", "budget-list"])
@@ -190,10 +207,12 @@ def test_recently_provisioned_products_show_as_a_marked_estimate(synced, cost_wo
 def test_budget_headroom_for_request_forms(synced, cost_world):
     from portal import budgets
 
-    team = cost_world.team                       # budget 25,000
+    team = cost_world.team
+    forecast = selectors.budget_headroom(team)["forecast"]
+    assert forecast > 0
+    team = services.budget_set(actor=SYSTEM, team=team, monthly_budget_usd=forecast + 1000)   # $1,000 to spare
     headroom = selectors.budget_headroom(team)
-    assert headroom["budget"] == Decimal("25000.00")
-    assert headroom["left"] == headroom["budget"] - headroom["forecast"]
+    assert headroom == {"budget": forecast + 1000, "forecast": forecast, "left": Decimal("1000")}
     excess = budgets.budget_excess(team, Decimal("10000000"))     # through the provider the costs app registers
     assert excess is not None and excess.left == headroom["left"].quantize(Decimal("0.01"))
     assert Decimal("0") < excess.added <= Decimal("10000000")

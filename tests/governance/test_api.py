@@ -119,6 +119,7 @@ def test_dashboard_filters(world, api_client):
     assert count("") == 5   # the lead sees the team's models only
 
 
+@pytest.mark.usefixtures("boundary_clock")
 def test_reminders_then_escalation_once_per_wait(world):
     from datetime import timedelta
 

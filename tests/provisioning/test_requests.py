@@ -241,6 +241,7 @@ def test_update_page_previews_then_applies(make_request, catalog, client):
     assert ProvisioningRequest.objects.get(pk=request.pk).parameters["DefaultInstanceType"] == "ml.m5.large"
 
 
+@pytest.mark.usefixtures("boundary_clock")
 def test_expiry_reminds_once_then_terminates_through_the_normal_rules(make_request, catalog):
     from datetime import timedelta
 

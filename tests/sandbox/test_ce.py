@@ -34,6 +34,9 @@ def _stop_meter(ctx, params):
 
 call, error_of = service_caller("ce", MANAGEMENT)
 
+# Cost data is drawn around the day: every test runs at each boundary day, never at today's date.
+pytestmark = pytest.mark.usefixtures("boundary_clock")
+
 
 def today(engine) -> date:
     return engine.now().date()
@@ -131,10 +134,13 @@ def test_bad_dates_are_refused(engine):
 
 
 def test_history_reaches_back_13_months_plus_the_current_one(engine):
-    oldest = ce.history_start(today(engine))
-    months = call(engine, "GetCostAndUsage", TimePeriod=period(oldest, today(engine)), Granularity="MONTHLY",
-                  Metrics=["UnblendedCost"])["ResultsByTime"]
-    assert len(months) == 14 and all(Decimal(m["Total"]["UnblendedCost"]["Amount"]) > 0 for m in months)
+    day = today(engine)
+    oldest = ce.history_start(day)
+    months = call(engine, "GetCostAndUsage", TimePeriod=period(oldest, day + timedelta(days=1)),
+                  Granularity="MONTHLY", Metrics=["UnblendedCost"])["ResultsByTime"]
+    amounts = [Decimal(m["Total"]["UnblendedCost"]["Amount"]) for m in months]
+    assert len(months) == 14 and all(amount > 0 for amount in amounts[:13])
+    assert (amounts[13] > 0) == (day.day > 1)         # on the 1st, the month has no complete hour of cost yet
     too_old = ce._add_months(oldest, -1)
     assert _time_period_error(engine, too_old.isoformat(), oldest.isoformat()).code == "DataUnavailableException"
     mid_month = (too_old + timedelta(days=3)).isoformat()
@@ -173,8 +179,9 @@ def test_two_roots_get_the_aws_message(engine):
 
 # -- grouping, totals, filters -----------------------------------------------------------------
 def test_grouping_by_team_tag_gives_team_keys_and_the_untagged_group(engine):
-    day = today(engine)
-    result = call(engine, "GetCostAndUsage", TimePeriod=period(day.replace(day=1) - timedelta(days=31), day),
+    this_month = today(engine).replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    result = call(engine, "GetCostAndUsage", TimePeriod=period(last_month, this_month),
                   Granularity="MONTHLY", Metrics=["UnblendedCost"], GroupBy=[{"Type": "TAG", "Key": "team"}])
     assert result["GroupDefinitions"] == [{"Type": "TAG", "Key": "team"}]
     month = result["ResultsByTime"][0]
@@ -240,8 +247,8 @@ def test_recent_days_and_the_open_month_are_estimated(engine):
     assert (day - timedelta(days=35)).isoformat() not in estimated
     assert all(r["Estimated"] for r in daily if r["TimePeriod"]["Start"] >= day.replace(day=1).isoformat())
     assert daily[-1]["Total"]["UnblendedCost"]["Amount"] == "0"    # today: only completed meter hours
-    monthly = call(engine, "GetCostAndUsage", TimePeriod=period(ce.history_start(day), day), Granularity="MONTHLY",
-                   Metrics=["UnblendedCost"])["ResultsByTime"]
+    monthly = call(engine, "GetCostAndUsage", TimePeriod=period(ce.history_start(day), day + timedelta(days=1)),
+                   Granularity="MONTHLY", Metrics=["UnblendedCost"])["ResultsByTime"]
     assert [r["Estimated"] for r in monthly[:-2]] == [False] * 12 and monthly[-1]["Estimated"]
 
 
@@ -296,7 +303,7 @@ def test_amortized_cost_is_smoothed_only_in_prod(engine):
 # -- paging -------------------------------------------------------------------------------------------
 def test_paging_returns_every_group_exactly_once(engine):
     day = today(engine)
-    params = {"TimePeriod": period(ce.history_start(day), day), "Granularity": "MONTHLY",
+    params = {"TimePeriod": period(ce.history_start(day), day + timedelta(days=1)), "Granularity": "MONTHLY",
               "Metrics": ["UnblendedCost"], "GroupBy": TEAM_BY_SERVICE}
     pages = all_pages(engine, **params)
     assert len(pages) >= 2
@@ -407,7 +414,7 @@ def test_forecast_shape(engine):
     ({"Filter": {"Dimensions": {"Key": "INVOICING_ENTITY", "Values": ["x"]}}}, "ValidationException"),
 ])
 def test_forecast_input_rules(engine, change, code):
-    day = today(engine)
+    day, change = today(engine), dict(change)
     params = {"Metric": "UNBLENDED_COST", "Granularity": "DAILY",
               "TimePeriod": period(day + timedelta(days=change.pop("start_days", 0)),
                                    day + timedelta(days=change.pop("end_days", 30)))}

@@ -189,6 +189,7 @@ def test_update_share_and_resource_types(engine):
     assert error_of(engine, "EnableSharingWithAwsOrganization", DEV).code == "OperationNotPermittedException"
 
 
+@pytest.mark.usefixtures("boundary_clock")
 def test_invitations_expire_after_seven_days(engine):
     share(engine, resourceArns=[card(engine)], principals=[OUTSIDER])
     engine.advance_clock(7 * 24 * 3600 + 1)
