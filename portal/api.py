@@ -176,7 +176,9 @@ class ApiTokenViewSet(IdempotentCreateMixin, mixins.CreateModelMixin, mixins.Des
         return selectors.tokens_for_user(self.request.user)
 
     def perform_create(self, serializer):
-        token, secret = services.api_token_create(actor=self.request.user, **serializer.validated_data)
+        via_token = self.request.auth if isinstance(self.request.auth, ApiToken) else None
+        token, secret = services.api_token_create(actor=self.request.user, via_token=via_token,
+                                                  **serializer.validated_data)
         token.token = secret   # shown once, in this response
         serializer.instance = token
 

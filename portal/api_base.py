@@ -86,7 +86,9 @@ class IdempotentCreateMixin:
                 record = IdempotencyRecord.objects.create(user=request.user, route=route, key=key,
                                                           body_hash=body_hash)
         except IntegrityError:
-            existing = IdempotencyRecord.objects.get(user=request.user, route=route, key=key)
+            existing = IdempotencyRecord.objects.filter(user=request.user, route=route, key=key).first()
+            if existing is None:       # the first request failed and released the key in the meantime
+                return self.create(request, *args, **kwargs)
             if existing.body_hash != body_hash:
                 return error_response("idempotency_key_reused",
                                       "This Idempotency-Key was used with a different body; use a new key.", 422)

@@ -182,9 +182,10 @@ def _hash_token(secret: str) -> str:
 
 
 def api_token_create(*, actor, name: str, scope: str = ApiToken.Scope.WRITE,
-                     expires_in_days: int = 90) -> tuple[ApiToken, str]:
+                     expires_in_days: int = 90, via_token: ApiToken | None = None) -> tuple[ApiToken, str]:
     """Create a personal API token for ``actor``. Returns the row and the secret, shown once;
-    only its SHA-256 is stored. Audited (without the secret)."""
+    only its SHA-256 is stored. Audited (without the secret). A token created through another
+    token (``via_token``) may neither outlive it nor have more scope than it."""
     if not actor.is_authenticated:
         raise PermissionDenied("Sign in first.")
     if not 1 <= expires_in_days <= settings.API_TOKEN_MAX_DAYS:
@@ -192,12 +193,22 @@ def api_token_create(*, actor, name: str, scope: str = ApiToken.Scope.WRITE,
                           fields={"expires_in_days": [f"Between 1 and {settings.API_TOKEN_MAX_DAYS}."]})
     if not name.strip():
         raise DomainError("Give the token a name that says what uses it.", fields={"name": ["Required."]})
+    expires_at = timezone.now() + timedelta(days=expires_in_days)
+    if via_token is not None:
+        if expires_at > via_token.expires_at:
+            raise DomainError(f"A token created with another token cannot outlive it: the token you use expires "
+                              f"on {via_token.expires_at:%Y-%m-%d %H:%M} UTC; choose fewer days or create the "
+                              "token on the API tokens page.",
+                              fields={"expires_in_days": ["Longer than the token you use."]})
+        if via_token.scope == ApiToken.Scope.READ and scope != ApiToken.Scope.READ:
+            raise DomainError("A read-only token can only create read-only tokens.",
+                              fields={"scope": ["More than the token you use."]})
     prefix = secrets.token_hex(4)
     secret = f"mlp_{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic():
         token = ApiToken.objects.create(
             user=actor, name=name.strip(), prefix=prefix, token_hash=_hash_token(secret), scope=scope,
-            expires_at=timezone.now() + timedelta(days=expires_in_days))
+            expires_at=expires_at)
         audit_record(actor=actor, action="api_token.create", target=token,
                      after={"name": token.name, "scope": scope, "expires_at": token.expires_at})
     return token, secret

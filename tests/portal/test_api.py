@@ -3,12 +3,13 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from portal import services
+from portal.errors import DomainError
 from portal.models import ApiToken, IdempotencyRecord, Team
 from portal.permissions import SYSTEM
 
@@ -233,6 +234,41 @@ def test_read_only_tokens_cannot_write_anywhere(world, token_for):
         assert response.status_code == 403, url
         assert "read-only" in response.json()["error"]["message"]
     assert ApiToken.objects.filter(user=world["lead"]).count() == 1
+
+
+def test_a_key_released_by_a_failed_first_request_is_taken_not_a_500(world, monkeypatch):
+    """Two requests with one key: the second's insert collides with the first's record, which the
+    first then deletes because its create failed. The second must run, not crash on the missing row."""
+    real_create, collisions = IdempotencyRecord.objects.create, []
+
+    def collide_once(**fields):
+        if not collisions:
+            collisions.append(fields["key"])
+            raise IntegrityError("duplicate key value violates unique constraint")   # the first held the key
+        return real_create(**fields)
+    monkeypatch.setattr(IdempotencyRecord.objects, "create", collide_once)
+    response = _admin(world).post("/api/v1/teams/", NEW_TEAM, format="json", HTTP_IDEMPOTENCY_KEY="k-race")
+    assert collisions == ["k-race"]
+    assert response.status_code == 201 and Team.objects.filter(slug="vision").count() == 1
+    assert IdempotencyRecord.objects.get(key="k-race").completed
+
+
+def test_a_token_cannot_mint_a_token_that_outlives_it_or_has_more_scope(world):
+    short_lived, _ = services.api_token_create(actor=world["lead"], name="short", expires_in_days=2)
+    secret = services.api_token_create(actor=world["lead"], name="long", expires_in_days=30)[1]
+    client = bearer(services.api_token_create(actor=world["lead"], name="one-day", expires_in_days=1)[1])
+    response = client.post("/api/v1/api-tokens/", {"name": "forever", "expires_in_days": 365}, format="json")
+    assert response.status_code == 400 and "expires_in_days" in response.json()["error"]["fields"]
+    assert "cannot outlive it" in response.json()["error"]["message"]
+    assert not ApiToken.objects.filter(name="forever").exists()
+    created = bearer(secret).post("/api/v1/api-tokens/", {"name": "ci", "expires_in_days": 7}, format="json")
+    assert created.status_code == 201
+    read_only, _ = services.api_token_create(actor=world["lead"], name="reader", scope="read", expires_in_days=5)
+    with pytest.raises(DomainError) as error:
+        services.api_token_create(actor=world["lead"], name="writer", scope="write", expires_in_days=1,
+                                  via_token=read_only)
+    assert "scope" in error.value.fields
+    assert services.api_token_create(actor=world["lead"], name="ok", expires_in_days=1, via_token=short_lived)[0].pk
 
 
 def test_a_token_created_with_an_idempotency_key_is_created_once_and_its_secret_not_stored(world):
