@@ -652,7 +652,8 @@ def registry_observe(*, account: AwsAccount, data: dict, source: str = "poll") -
 
 
 def registry_event_apply(*, event: dict) -> str:
-    """Apply an EventBridge "SageMaker Model Package State Change" event at once. Returns
+    """Apply an EventBridge "SageMaker Model Package State Change" event at once (one
+    DescribeModelPackage for the creator, which the event does not carry, unless known). Returns
     "applied", "duplicate" (this event id was applied before) or "ignored" (another kind of
     event, or an account the portal does not know)."""
     from governance import aws
@@ -666,6 +667,8 @@ def registry_event_apply(*, event: dict) -> str:
         data = aws.package_from_aws(event["detail"])
     except (KeyError, ValueError) as error:
         raise DomainError(f"The event's detail is not a model package state change: {error}") from None
+    if not data["created_by_arn"]:
+        data["created_by_arn"] = _creator_of(account, data["arn"])
     with transaction.atomic():
         if event.get("id"):
             _processed, created = ProcessedEvent.objects.get_or_create(event_id=str(event["id"])[:100])
@@ -673,6 +676,20 @@ def registry_event_apply(*, event: dict) -> str:
                 return "duplicate"
         registry_observe(account=account, data=data, source="event")
     return "applied"
+
+
+def _creator_of(account: AwsAccount, arn: str) -> str:
+    """The CreatedBy identity of a package the event announces: AWS's event detail does not carry
+    it, so ask DescribeModelPackage once (nothing when the portal already knows it). One AWS call;
+    on an AWS error "" (the next poll fills it in)."""
+    from governance import aws
+    known = ModelVersion.objects.filter(arn=arn).values_list("created_by_arn", flat=True).first()
+    if known:
+        return known
+    try:
+        return aws.describe_version(account.account_id, arn)["created_by_arn"]
+    except aws.AWS_ERRORS:
+        return ""
 
 
 def registry_sync_account(*, account: AwsAccount, full: bool = False) -> dict:
