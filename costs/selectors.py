@@ -8,12 +8,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, Q, Sum, Value
+from django.db.models import Count, Q, Sum, Value
 from django.db.models.functions import Concat
 from django.http import Http404
 
 from costs.models import (UNALLOCATED, CostAnomaly, CostDaily, CostForecast, CostMonthly, CostSyncRun, CostTagDaily,
-                          CostTeamDay, EndpointVariant, Metric)
+                          CostTeamDay, EndpointVariant, Metric, UsageSyncRun)
 from costs.services import month_start, next_month, today
 from portal.budgets import BudgetExcess
 from portal.models import GlobalRole, Membership, RoleAssignment, Team
@@ -451,15 +451,16 @@ def usage_by_team(user, teams, *, scope: CostScope | None = None) -> list[dict]:
 
 
 def usage_summary(user, *, scope: CostScope | None = None) -> dict:
-    """Endpoints by instance type over every team in scope, and when endpoints were last synced
-    (two queries)."""
+    """Endpoints by instance type over every team in scope, and when the usage sync last read the
+    endpoints (None: it never ran), with the accounts it could not read (two queries)."""
     scope = scope or cost_scope(user)
     endpoint_key = Concat("account_id", Value("/"), "endpoint_name")
     by_type = [{"instance_type": row["instance_type"] or "serverless", "endpoints": row["n"]}
                for row in _live_endpoints(scope).values("instance_type")
                .annotate(n=Count(endpoint_key, distinct=True)).order_by("-n", "instance_type")]
-    synced = scope.filter(EndpointVariant.objects.all()).aggregate(at=Max("synced_at"))["at"]
-    return {"by_instance_type": by_type, "endpoints_synced_at": synced}
+    last = UsageSyncRun.objects.order_by("-started_at", "-id").first()
+    return {"by_instance_type": by_type, "endpoints_synced_at": last.finished_at if last else None,
+            "unread_accounts": sorted(last.errors) if last else []}
 
 
 def budget_burn(team: Team, *, metric: str, periods: Periods) -> dict:

@@ -76,6 +76,17 @@ def _dispatch(task_name: str, *args) -> None:
     transaction.on_commit(lambda: task.delay(*args))
 
 
+def _refresh_usage(account_id: str) -> None:
+    """After commit, have the costs app (when installed) re-read the endpoints of ``account_id``,
+    so the usage report shows a deployment at once instead of at the next beat."""
+    import importlib
+
+    from django.apps import apps
+    if account_id and apps.is_installed("costs"):
+        task = importlib.import_module("costs.tasks").usage_sync
+        transaction.on_commit(lambda: task.delay(account_ids=[account_id]))
+
+
 # -- decisions --------------------------------------------------------------------------------
 def _check_gates(*, actor, version: ModelVersion, stage: int, outcome: str, comment: str):
     """Raise unless ``actor`` may take this decision; returns the delegator the actor stands in
@@ -437,7 +448,8 @@ def deployment_started(*, deployment_id: int, record_id: str, provisioned_produc
 def deployment_finish(*, deployment_id: int, succeeded: bool, outputs: dict | None = None,
                       error: str = "") -> Deployment:
     """Record the outcome of a deployment: the endpoint, the chain transition (in_test / in_prod,
-    the previous prod version superseded) or back to approved with the error; audit and notify.
+    the previous prod version superseded) or back to approved with the error; audit and notify;
+    after commit the usage report re-reads the endpoint's account.
     Repeat: the deployment is no longer in progress → no-op."""
     with transaction.atomic():
         deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
@@ -455,6 +467,7 @@ def deployment_finish(*, deployment_id: int, succeeded: bool, outputs: dict | No
         deployment.save()
         audit_record(actor=SYSTEM, action="deployment.finish", target=deployment, team=version.team,
                      after={"status": deployment.status, "endpoint": deployment.endpoint_arn, "error": error})
+        _refresh_usage(deployment.account_id)
         expected = Stage.DEPLOYING_TEST if deployment.environment == "test" else Stage.DEPLOYING_PROD
         if version.stage != expected:
             return deployment
