@@ -14,7 +14,7 @@ from django.http import Http404
 
 from costs.models import (UNALLOCATED, CostAnomaly, CostDaily, CostForecast, CostMonthly, CostSyncRun, CostTagDaily,
                           CostTeamDay, EndpointVariant, Metric, UsageSyncRun)
-from costs.services import month_start, next_month, today
+from costs.services import last_complete_day, month_start, next_month, today
 from portal.budgets import BudgetExcess
 from portal.models import GlobalRole, Membership, RoleAssignment, Team
 from portal.permissions import SYSTEM, global_roles, has_perm, team_roles
@@ -285,13 +285,15 @@ def cost_by_service(user, *, metric: str = Metric.UNBLENDED, start: date, end: d
 
 def cost_daily(user, *, metric: str = Metric.UNBLENDED, start: date, end: date, team: Team | None = None,
                scope: CostScope | None = None) -> list[dict]:
-    """Spend per day in [start, end) (one query, on the team-day rollup)."""
+    """Spend per complete day in [start, end): days from today on are left out, their cost still
+    accrues and would plot as a false drop (one query, on the team-day rollup)."""
     scope = scope or cost_scope(user)
+    end = min(end, last_complete_day() + timedelta(days=1))
     queryset = scope.filter(CostTeamDay.objects.filter(_between(start, end)))
     if team is not None:
         queryset = queryset.filter(team=team)
     amounts = dict(queryset.values("day").annotate(s=Sum(metric)).order_by().values_list("day", "s"))
-    days = (end - start).days
+    days = max((end - start).days, 0)
     return [{"day": start + timedelta(days=i), "amount": amounts.get(start + timedelta(days=i)) or ZERO}
             for i in range(days)]
 

@@ -62,6 +62,11 @@ def today() -> date:
     return timezone.now().date()
 
 
+def last_complete_day() -> date:
+    """The newest day whose cost is complete: today's still accrues (UTC, as Cost Explorer)."""
+    return today() - timedelta(days=1)
+
+
 # --- the sync -----------------------------------------------------------------------------------
 def cost_sync_window(*, actor=SYSTEM, start: date | None = None, end: date | None = None, kind: str = "window",
                      max_requests: int = MAX_REQUESTS_PER_SYNC, forecast: bool = True) -> CostSyncRun:
