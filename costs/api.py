@@ -150,7 +150,7 @@ class CostByServiceViewSet(CostReportViewSet):
 
 
 class CostDailyViewSet(CostReportViewSet):
-    """Spend per day in the range."""
+    """Spend per complete day in the range (today, whose cost still accrues, is left out)."""
     @extend_schema(parameters=QUERY_PARAMETERS, responses=DailyCostSerializer(many=True))
     def list(self, request):
         q = self.query(request)

@@ -6,11 +6,13 @@ from django import forms
 
 from costs.models import Metric
 from costs.selectors import MAX_RANGE_DAYS
-from costs.services import month_start, today
+from costs.services import last_complete_day, month_start, today
 
 
 class CostFilterForm(forms.Form):
-    """Metric and an inclusive date range; defaults to this month so far."""
+    """Metric and an inclusive date range; defaults to the complete days of the month of the last
+    complete day (this month so far; on the 1st, last month). Today may be chosen: its cost so far
+    is in the totals, and the daily chart stops the day before."""
     metric = forms.ChoiceField(choices=Metric.choices, required=False, initial=Metric.UNBLENDED,
                                help_text="Amortized spreads up-front and savings-plan fees over the days they cover.")
     start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
@@ -18,9 +20,9 @@ class CostFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        day = today()
+        day, complete = today(), last_complete_day()
         data["metric"] = data.get("metric") or Metric.UNBLENDED
-        start, end = data.get("start") or month_start(day), data.get("end") or day
+        start, end = data.get("start") or month_start(complete), data.get("end") or complete
         if start > end:
             self.add_error("end", "The end date must be on or after the start date.")
         elif (end - start).days > MAX_RANGE_DAYS:
@@ -35,7 +37,7 @@ class CostFilterForm(forms.Form):
         """The cleaned filter, or the defaults when the input is invalid (errors are shown)."""
         if self.is_valid():
             return self.cleaned_data
-        day = today()
+        day = last_complete_day()
         return {"metric": Metric.UNBLENDED, "start": month_start(day), "end": day,
                 "end_exclusive": day + timedelta(days=1)}
 

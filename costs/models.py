@@ -154,6 +154,20 @@ class EndpointVariant(models.Model):
         indexes = [models.Index(fields=["team", "instance_type"])]
 
 
+class UsageSyncRun(models.Model):
+    """One run of the usage sync (``costs.services.usage_sync``): when, which accounts it read,
+    and which it could not. The usage report says when endpoints were last read from it."""
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField()
+    account_ids = models.JSONField(default=list, help_text="The accounts asked for; [] means every team account.")
+    accounts_read = models.PositiveIntegerField(default=0)
+    variants = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=dict, blank=True, help_text="{account id: AWS's message} of accounts not read.")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+
 class CostAnomaly(models.Model):
     """A day whose cost for (team, environment, service) is far above its trailing baseline."""
     day = models.DateField()

@@ -8,13 +8,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, Q, Sum, Value
+from django.db.models import Count, Q, Sum, Value
 from django.db.models.functions import Concat
 from django.http import Http404
 
 from costs.models import (UNALLOCATED, CostAnomaly, CostDaily, CostForecast, CostMonthly, CostSyncRun, CostTagDaily,
-                          CostTeamDay, EndpointVariant, Metric)
-from costs.services import month_start, next_month, today
+                          CostTeamDay, EndpointVariant, Metric, UsageSyncRun)
+from costs.services import last_complete_day, month_start, next_month, today
 from portal.budgets import BudgetExcess
 from portal.models import GlobalRole, Membership, RoleAssignment, Team
 from portal.permissions import SYSTEM, global_roles, has_perm, team_roles
@@ -285,13 +285,15 @@ def cost_by_service(user, *, metric: str = Metric.UNBLENDED, start: date, end: d
 
 def cost_daily(user, *, metric: str = Metric.UNBLENDED, start: date, end: date, team: Team | None = None,
                scope: CostScope | None = None) -> list[dict]:
-    """Spend per day in [start, end) (one query, on the team-day rollup)."""
+    """Spend per complete day in [start, end): days from today on are left out, their cost still
+    accrues and would plot as a false drop (one query, on the team-day rollup)."""
     scope = scope or cost_scope(user)
+    end = min(end, last_complete_day() + timedelta(days=1))
     queryset = scope.filter(CostTeamDay.objects.filter(_between(start, end)))
     if team is not None:
         queryset = queryset.filter(team=team)
     amounts = dict(queryset.values("day").annotate(s=Sum(metric)).order_by().values_list("day", "s"))
-    days = (end - start).days
+    days = max((end - start).days, 0)
     return [{"day": start + timedelta(days=i), "amount": amounts.get(start + timedelta(days=i)) or ZERO}
             for i in range(days)]
 
@@ -451,15 +453,16 @@ def usage_by_team(user, teams, *, scope: CostScope | None = None) -> list[dict]:
 
 
 def usage_summary(user, *, scope: CostScope | None = None) -> dict:
-    """Endpoints by instance type over every team in scope, and when endpoints were last synced
-    (two queries)."""
+    """Endpoints by instance type over every team in scope, and when the usage sync last read the
+    endpoints (None: it never ran), with the accounts it could not read (two queries)."""
     scope = scope or cost_scope(user)
     endpoint_key = Concat("account_id", Value("/"), "endpoint_name")
     by_type = [{"instance_type": row["instance_type"] or "serverless", "endpoints": row["n"]}
                for row in _live_endpoints(scope).values("instance_type")
                .annotate(n=Count(endpoint_key, distinct=True)).order_by("-n", "instance_type")]
-    synced = scope.filter(EndpointVariant.objects.all()).aggregate(at=Max("synced_at"))["at"]
-    return {"by_instance_type": by_type, "endpoints_synced_at": synced}
+    last = UsageSyncRun.objects.order_by("-started_at", "-id").first()
+    return {"by_instance_type": by_type, "endpoints_synced_at": last.finished_at if last else None,
+            "unread_accounts": sorted(last.errors) if last else []}
 
 
 def budget_burn(team: Team, *, metric: str, periods: Periods) -> dict:

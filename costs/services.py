@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from costs import aws
 from costs.models import (BudgetAlert, CostAnomaly, CostDaily, CostFact, CostForecast, CostMonthly, CostSyncLock,
-                          CostSyncRun, CostTagDaily, CostTeamDay, EndpointVariant, Metric)
+                          CostSyncRun, CostTagDaily, CostTeamDay, EndpointVariant, Metric, UsageSyncRun)
 from portal.audit import audit_record
 from portal.errors import DomainError
 from portal.models import AwsAccount, Membership, Team, TeamRole
@@ -60,6 +60,11 @@ def next_month(day: date) -> date:
 
 def today() -> date:
     return timezone.now().date()
+
+
+def last_complete_day() -> date:
+    """The newest day whose cost is complete: today's still accrues (UTC, as Cost Explorer)."""
+    return today() - timedelta(days=1)
 
 
 # --- the sync -----------------------------------------------------------------------------------
@@ -221,13 +226,18 @@ def _store_forecasts(day: date, forecasts: dict) -> None:
 
 
 # --- usage (the usage report's endpoints) ----------------------------------------------------------
-def usage_sync() -> dict:
-    """Read the SageMaker endpoints of every active team account and replace that account's
-    EndpointVariant rows (the usage report reads them; no page calls AWS). An account that cannot
-    be read keeps its previous rows and is named in the result; rows of accounts no longer
-    team-owned or active are removed. Side effects: EndpointVariant rows only. A repeat converges.
+def usage_sync(*, account_ids: list[str] | None = None) -> dict:
+    """Read the SageMaker endpoints of every active team account (or only ``account_ids``) and
+    replace each account's EndpointVariant rows (the usage report reads them; no page calls AWS).
+    An account that cannot be read keeps its previous rows and is named in the result; a full run
+    removes the rows of accounts no longer team-owned or active. Side effects: EndpointVariant
+    rows and one UsageSyncRun. A repeat converges.
     Returns {"accounts": read, "variants": rows written, "errors": {account id: message}}."""
-    accounts = list(AwsAccount.objects.filter(team__isnull=False, status="ACTIVE").values_list("account_id", "team_id"))
+    started = timezone.now()
+    accounts = AwsAccount.objects.filter(team__isnull=False, status="ACTIVE")
+    if account_ids is not None:
+        accounts = accounts.filter(account_id__in=account_ids)
+    accounts = list(accounts.values_list("account_id", "team_id"))
     result = {"accounts": 0, "variants": 0, "errors": {}}
     for account_id, team_id in accounts:
         try:
@@ -243,7 +253,11 @@ def usage_sync() -> dict:
                                                                  synced_at=now, **row) for row in rows])
         result["accounts"] += 1
         result["variants"] += len(rows)
-    EndpointVariant.objects.exclude(account_id__in=[account_id for account_id, _team in accounts]).delete()
+    if account_ids is None:
+        EndpointVariant.objects.exclude(account_id__in=[account_id for account_id, _team in accounts]).delete()
+    UsageSyncRun.objects.create(started_at=started, finished_at=timezone.now(), account_ids=account_ids or [],
+                                accounts_read=result["accounts"], variants=result["variants"],
+                                errors=result["errors"])
     return result
 
 

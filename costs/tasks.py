@@ -20,9 +20,10 @@ def cost_digest_send(**_ignored):
 
 
 @shared_task(name="costs.usage_sync")
-def usage_sync(**_ignored):
+def usage_sync(account_ids=None, **_ignored):
     """Re-read the team accounts' SageMaker endpoints for the usage report (beat, with the cost
-    sync). A repeat converges; an account that fails keeps its previous rows until the next beat."""
+    sync; with ``account_ids``, only those: sent after the portal deploys an endpoint). A repeat
+    converges; an account that fails keeps its previous rows until the next run."""
     from costs import services
 
-    return services.usage_sync()
+    return services.usage_sync(account_ids=account_ids) if account_ids else services.usage_sync()

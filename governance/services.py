@@ -76,6 +76,17 @@ def _dispatch(task_name: str, *args) -> None:
     transaction.on_commit(lambda: task.delay(*args))
 
 
+def _refresh_usage(account_id: str) -> None:
+    """After commit, have the costs app (when installed) re-read the endpoints of ``account_id``,
+    so the usage report shows a deployment at once instead of at the next beat."""
+    import importlib
+
+    from django.apps import apps
+    if account_id and apps.is_installed("costs"):
+        task = importlib.import_module("costs.tasks").usage_sync
+        transaction.on_commit(lambda: task.delay(account_ids=[account_id]))
+
+
 # -- decisions --------------------------------------------------------------------------------
 def _check_gates(*, actor, version: ModelVersion, stage: int, outcome: str, comment: str):
     """Raise unless ``actor`` may take this decision; returns the delegator the actor stands in
@@ -437,7 +448,8 @@ def deployment_started(*, deployment_id: int, record_id: str, provisioned_produc
 def deployment_finish(*, deployment_id: int, succeeded: bool, outputs: dict | None = None,
                       error: str = "") -> Deployment:
     """Record the outcome of a deployment: the endpoint, the chain transition (in_test / in_prod,
-    the previous prod version superseded) or back to approved with the error; audit and notify.
+    the previous prod version superseded) or back to approved with the error; audit and notify;
+    after commit the usage report re-reads the endpoint's account.
     Repeat: the deployment is no longer in progress → no-op."""
     with transaction.atomic():
         deployment = Deployment.objects.select_for_update().get(pk=deployment_id)
@@ -455,6 +467,7 @@ def deployment_finish(*, deployment_id: int, succeeded: bool, outputs: dict | No
         deployment.save()
         audit_record(actor=SYSTEM, action="deployment.finish", target=deployment, team=version.team,
                      after={"status": deployment.status, "endpoint": deployment.endpoint_arn, "error": error})
+        _refresh_usage(deployment.account_id)
         expected = Stage.DEPLOYING_TEST if deployment.environment == "test" else Stage.DEPLOYING_PROD
         if version.stage != expected:
             return deployment
@@ -652,7 +665,8 @@ def registry_observe(*, account: AwsAccount, data: dict, source: str = "poll") -
 
 
 def registry_event_apply(*, event: dict) -> str:
-    """Apply an EventBridge "SageMaker Model Package State Change" event at once. Returns
+    """Apply an EventBridge "SageMaker Model Package State Change" event at once (one
+    DescribeModelPackage for the creator, which the event does not carry, unless known). Returns
     "applied", "duplicate" (this event id was applied before) or "ignored" (another kind of
     event, or an account the portal does not know)."""
     from governance import aws
@@ -666,6 +680,8 @@ def registry_event_apply(*, event: dict) -> str:
         data = aws.package_from_aws(event["detail"])
     except (KeyError, ValueError) as error:
         raise DomainError(f"The event's detail is not a model package state change: {error}") from None
+    if not data["created_by_arn"]:
+        data["created_by_arn"] = _creator_of(account, data["arn"])
     with transaction.atomic():
         if event.get("id"):
             _processed, created = ProcessedEvent.objects.get_or_create(event_id=str(event["id"])[:100])
@@ -673,6 +689,20 @@ def registry_event_apply(*, event: dict) -> str:
                 return "duplicate"
         registry_observe(account=account, data=data, source="event")
     return "applied"
+
+
+def _creator_of(account: AwsAccount, arn: str) -> str:
+    """The CreatedBy identity of a package the event announces: AWS's event detail does not carry
+    it, so ask DescribeModelPackage once (nothing when the portal already knows it). One AWS call;
+    on an AWS error "" (the next poll fills it in)."""
+    from governance import aws
+    known = ModelVersion.objects.filter(arn=arn).values_list("created_by_arn", flat=True).first()
+    if known:
+        return known
+    try:
+        return aws.describe_version(account.account_id, arn)["created_by_arn"]
+    except aws.AWS_ERRORS:
+        return ""
 
 
 def registry_sync_account(*, account: AwsAccount, full: bool = False) -> dict:

@@ -21,6 +21,10 @@ from botocore.model import OperationModel, Shape
 from botocore.utils import parse_timestamp
 
 _ERROR_ENVELOPE = {"__type", "message", "Message", "code", "Code"}
+# Members botocore's model calls required that AWS itself leaves out, as its documentation shows:
+# DescribeModelPackage of a versioned package has no ModelPackageName (SageMaker developer guide,
+# "View the Details of a Model Version").
+_AWS_OMITS = {("DescribeModelPackageOutput", "ModelPackageName")}
 
 
 def attach(client, violations: list[str]) -> None:
@@ -107,7 +111,7 @@ class _Walker:
             self.value(member, item, _join(path, key))
         for required in shape.required_members:
             wire = shape.members[required].serialization.get("name", required)
-            if required in members and value.get(wire) is None:
+            if required in members and value.get(wire) is None and (shape.name, required) not in _AWS_OMITS:
                 self.problem(_join(path, wire), f"required member of {shape.name} is missing")
         if shape.is_tagged_union and len([v for v in value.values() if v is not None]) != 1:
             self.problem(path, f"union {shape.name} must have exactly one member set")

@@ -48,7 +48,14 @@ def describe_card(account_id: str, *, name: str, version: int | None = None) -> 
     return {"arn": r["ModelCardArn"], "name": r["ModelCardName"], "version": r["ModelCardVersion"],
             "status": r["ModelCardStatus"], "content": json.loads(r.get("Content") or "{}"),
             "modified_at": r.get("LastModifiedTime") or r.get("CreationTime"),
-            "modified_by": (r.get("LastModifiedBy") or r.get("CreatedBy") or {}).get("UserProfileName", "")}
+            "modified_by": _who(r.get("LastModifiedBy") or r.get("CreatedBy"))}
+
+
+def _who(user_context: dict | None) -> str:
+    """A UserContext for people: the Studio user profile, else the IAM session (or user) name."""
+    user_context = user_context or {}
+    arn = (user_context.get("IamIdentity") or {}).get("Arn", "")
+    return user_context.get("UserProfileName") or arn.rsplit("/", 1)[-1]
 
 
 def list_cards(account_id: str) -> list[dict]:

@@ -285,10 +285,21 @@ def model_card_export_give_up(*, export_id: int, reason: str) -> None:
         status=ExportStatus.FAILED, last_error=reason)
 
 
+def _described_version(account: str, name: str, team):
+    """The team's model version a card imported from SageMaker describes (its content's
+    model_package_details.model_package_arn), or None. One DescribeModelCard call."""
+    from governance.models import ModelVersion
+
+    arn = (aws.describe_card(account, name=name)["content"].get("model_package_details") or {}).get(
+        "model_package_arn")
+    return ModelVersion.objects.filter(arn=arn, team=team).first() if arn else None
+
+
 def model_cards_sync(*, actor=SYSTEM) -> dict:
     """Import cards created or edited directly in SageMaker (central account) with every version
     the portal has not recorded. The team comes from the card's ``team`` tag; cards without a
-    known team are skipped (counted). Idempotent: versions already recorded are left alone."""
+    known team are skipped (counted); a new card is linked to the team's version its content names.
+    Idempotent: versions already recorded are left alone."""
     require(actor, "sync", ModelCard)
     from portal.models import Team
 
@@ -305,7 +316,9 @@ def model_cards_sync(*, actor=SYSTEM) -> dict:
         with transaction.atomic():
             if card is None:
                 card, created = ModelCard.objects.get_or_create(
-                    name=summary["name"], defaults={"team": team, "account_id": account, "arn": summary["arn"]})
+                    name=summary["name"], defaults={"team": team, "account_id": account, "arn": summary["arn"],
+                                                    "model_version": _described_version(account, summary["name"],
+                                                                                        team)})
                 if created:
                     counts["imported"] += 1
                     audit_record(actor=actor, action="model_card.import", target=card, team=card.team,

@@ -91,8 +91,7 @@ class SandboxApp:
                     answer = BRIDGE.run(raw)
             except NotImplementedError:
                 raise _not_implemented(api, request) from None
-            if answer.status >= 400 and "text/html" in answer.headers.get("Content-Type", ""):
-                # moto's Flask app has no route (404) or failed (500): it does not implement this
+            if _is_flask_error_page(answer):
                 raise _not_implemented(api, request)
             if raw.mutating:
                 self.engine.record_moto_call(raw, api.region, "ok" if answer.status < 300 else _error_code(answer))
@@ -169,6 +168,16 @@ class SandboxApp:
 def _not_implemented(api: ApiRequest, request: Request) -> AwsError:
     name = api.label if api.operation else f"{api.service or 'unknown'}:{request.method} {request.path}"
     return AwsError("NotImplementedException", f"The sandbox does not implement {name}.", status=501)
+
+
+def _is_flask_error_page(answer: HttpResponse) -> bool:
+    """moto's Flask app has no route (404) or failed (500): an HTML page, so moto lacks the operation.
+
+    An empty body is a real answer: moto's HEAD errors (S3 HeadBucket/HeadObject 404 or 403)
+    carry Flask's default text/html type but, like AWS's, no body.
+    """
+    return (answer.status >= 400 and "text/html" in answer.headers.get("Content-Type", "")
+            and bool(answer.body.strip()))
 
 
 def _credentials_error(status: str, protocol: str | None) -> AwsError:

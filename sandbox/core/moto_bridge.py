@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import importlib
 import io
+import os
 import threading
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -72,6 +73,9 @@ class MotoBridge:
     def app(self):
         with self._lock:
             if self._app is None:
+                # S3 as AWS has it without bucket policies (which moto does not evaluate): another
+                # account's bucket answers 403 AccessDenied, not its contents.
+                os.environ.setdefault("MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS", "false")
                 from moto.server import DomainDispatcherApplication, create_backend_app
                 self._app = DomainDispatcherApplication(create_backend_app)
             return self._app

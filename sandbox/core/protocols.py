@@ -113,6 +113,9 @@ def identify(method: str, path: str, headers, form: dict, query: dict) -> ApiReq
     match = (_CREDENTIAL.search(headers.get("Authorization", ""))
              or _CREDENTIAL.search("Credential=" + query.get("X-Amz-Credential", "")))   # presigned URLs
     access_key, region, signing_name = (match.group(1), match.group(3), match.group(4)) if match else (None, "us-east-1", None)
+    if match is None and query.get("AWSAccessKeyId") and query.get("Signature"):
+        # S3 presigned URLs in signature version 2 (boto3's default for S3) name only the key
+        access_key, signing_name = query.get("AWSAccessKeyId"), "s3"
     target = headers.get("X-Amz-Target")
     cbor_path = _CBOR_PATH.match(path)
     if headers.get("Smithy-Protocol") == "rpc-v2-cbor" and cbor_path:

@@ -217,8 +217,9 @@ def add_model_package(ctx, params: dict, *, group: dict | None, created_at: str,
         region, account, _type, group_name = split_arn(group["ModelPackageGroupArn"])
         group["_latest_version"] += 1
         key = f"{group_name}/{group['_latest_version']}"
-        identity = {"ModelPackageName": group_name, "ModelPackageGroupName": group_name,
-                    "ModelPackageVersion": group["_latest_version"],
+        # No ModelPackageName: AWS answers versioned packages without one (developer guide's
+        # samples of ListModelPackages and DescribeModelPackage); the ARN or "group/version" names them.
+        identity = {"ModelPackageGroupName": group_name, "ModelPackageVersion": group["_latest_version"],
                     "ModelApprovalStatus": params.get("ModelApprovalStatus", "PendingManualApproval")}
         tags = list(group.get("Tags", []))
     else:
@@ -260,6 +261,11 @@ def find_model_package(ctx, name: str, action: str) -> dict:
             raise _invalid(f"ModelPackage {package['ModelPackageArn']} does not exist.")
         _authorize(ctx, group, action, package["ModelPackageArn"])
     return package
+
+
+def _name_of(package: dict) -> str:
+    """What NameContains and SortBy=Name see: the unversioned name, or a version's group name."""
+    return package.get("ModelPackageName") or package["ModelPackageGroupName"]
 
 
 def _check_inference_specifications(specifications: list) -> None:
@@ -356,11 +362,11 @@ def list_model_packages(ctx, params):
         p for p in candidates
         if (package_type == "Both" or ("ModelPackageVersion" in p) == (package_type == "Versioned"))
         and params.get("ModelApprovalStatus") in (None, p.get("ModelApprovalStatus"))
-        and name_contains(p["ModelPackageName"], params)
+        and name_contains(_name_of(p), params)
         and created_between(p["CreationTime"], params, "CreationTimeAfter", "CreationTimeBefore")
     ]
     ordered = sort_records(matching, params, {
-        "Name": lambda p: (p["ModelPackageName"], p.get("ModelPackageVersion", 0)),
+        "Name": lambda p: (_name_of(p), p.get("ModelPackageVersion", 0)),
         "CreationTime": lambda p: (p["CreationTime"], p.get("ModelPackageVersion", 0)),
     }, default_by="CreationTime")
     page, token = paginate(ctx, ordered, params)

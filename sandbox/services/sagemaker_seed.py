@@ -5,8 +5,11 @@ or Rejected by the team lead, the newest PendingManualApproval; each with model 
 (an S3 report, and the headline values in CustomerMetadataProperties for the portal to show),
 the pipeline execution that generated it and the data scientist who registered it. The shared
 services account holds the central registry: one group per team model, a resource policy that
-lets the team accounts use it, and an already promoted version for two models. All values and
-times are fixed, so every boot (and the portal's demo data) sees the same registry.
+lets the team accounts use it, and an already promoted version for two models, and a model card
+per model (Draft, waiting for review, or Approved by the governance approver). All values and
+times are fixed, so every boot (and the portal's demo data) sees the same registry. The people
+(IAM session names) are the demo organization's users: ``<team>-ds``, ``<team>-mle`` register,
+``<team>-lead`` reviews, ``approver`` governs.
 """
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from datetime import datetime, timedelta
 from sandbox.core.org_layout import HOME_REGION, SHARED_SERVICES_ACCOUNT_ID, TEAMS, team_account
 from sandbox.core.registry import seeder
 from sandbox.services.sagemaker import add_model_package, add_model_package_group
+from sandbox.services.sagemaker_cards import card_arn, validate_content
+from sandbox.services.sagemaker_common import records
 
 ECR = "683313688378.dkr.ecr.us-east-1.amazonaws.com"
 CENTRAL_ENVIRONMENT = "shared-services"
@@ -42,37 +47,45 @@ MODELS = (
               ("Rejected", "Approved", "Approved", "PendingManualApproval"),
               ({"auc": "0.874", "f1": "0.71"}, {"auc": "0.896", "f1": "0.77"}, {"auc": "0.905", "f1": "0.79"},
                {"auc": "0.912", "f1": "0.81"}),
-              ("maria.lopez", "jonas.weber"), "priya.raman"),
+              ("fraud-detection-ds", "fraud-detection-mle"), "fraud-detection-lead"),
     SeedModel("fraud-detection", "fraud-graph-nn", "Graph neural network over the card-merchant-device graph",
               f"{ECR}/pytorch-inference:2.1-cpu-py310", "2026-07-14T14:40:00+00:00",
               ("Approved", "PendingManualApproval"),
               ({"auc": "0.921", "f1": "0.83"}, {"auc": "0.934", "f1": "0.85"}),
-              ("jonas.weber", "maria.lopez"), "priya.raman"),
+              ("fraud-detection-mle", "fraud-detection-ds"), "fraud-detection-lead"),
     SeedModel("credit-risk", "credit-scoring", "Application credit score for consumer lending",
               f"{ECR}/sagemaker-xgboost:1.7-1", "2026-05-05T09:05:00+00:00",
               ("Approved", "Rejected", "PendingManualApproval"),
               ({"auc": "0.781", "gini": "0.562", "ks": "0.421"}, {"auc": "0.776", "gini": "0.552", "ks": "0.409"},
                {"auc": "0.794", "gini": "0.588", "ks": "0.437"}),
-              ("chen.li", "amara.okafor"), "daniel.novak"),
+              ("credit-risk-ds", "credit-risk-mle"), "credit-risk-lead"),
     SeedModel("credit-risk", "pd-model", "12-month probability of default for the retail portfolio",
               f"{ECR}/sagemaker-scikit-learn:1.2-1-cpu-py3", "2026-08-11T11:30:00+00:00",
               ("Approved", "PendingManualApproval"),
               ({"auc": "0.812", "brier": "0.071"}, {"auc": "0.823", "brier": "0.068"}),
-              ("amara.okafor", "chen.li"), "daniel.novak"),
+              ("credit-risk-mle", "credit-risk-ds"), "credit-risk-lead"),
     SeedModel("marketing-ml", "churn-propensity", "Propensity of a subscriber to churn within 60 days",
               f"{ECR}/sagemaker-xgboost:1.7-1", "2026-06-02T08:20:00+00:00",
               ("Rejected", "Approved", "PendingManualApproval"),
               ({"auc": "0.702", "f1": "0.48"}, {"auc": "0.744", "f1": "0.55"}, {"auc": "0.761", "f1": "0.58"}),
-              ("sofia.rossi", "tom.becker"), "lena.park"),
+              ("marketing-ml-ds", "marketing-ml-mle"), "marketing-ml-lead"),
     SeedModel("marketing-ml", "next-best-offer", "Ranks the offers a customer is most likely to accept",
               f"{ECR}/pytorch-inference:2.1-cpu-py310", "2026-08-25T15:10:00+00:00",
               ("Approved", "PendingManualApproval"),
               ({"ndcg@10": "0.412", "hit-rate": "0.287"}, {"ndcg@10": "0.436", "hit-rate": "0.301"}),
-              ("tom.becker", "sofia.rossi"), "lena.park"),
+              ("marketing-ml-mle", "marketing-ml-ds"), "marketing-ml-lead"),
 )
 # (group, dev version) -> central approval status: the versions already promoted.
 PROMOTED = {("fraud-xgboost", 3): "Approved", ("credit-scoring", 1): "PendingManualApproval"}
-GOVERNANCE_APPROVER = "helena.schmidt"
+GOVERNANCE_APPROVER = "approver"
+# Model card of each model in the central account: its status history, and its risk rating.
+CARDS = {"fraud-xgboost": (("Draft", "PendingReview", "Approved"), "High"),
+         "fraud-graph-nn": (("Draft",), "High"),
+         "credit-scoring": (("Draft", "PendingReview"), "High"),
+         "pd-model": (("Draft",), "Medium"),
+         "churn-propensity": (("Draft", "PendingReview", "Approved"), "Low"),
+         "next-best-offer": (("Draft", "PendingReview"), "Low")}
+CARD_EDIT_INTERVAL = timedelta(days=1, hours=4)
 VERSION_INTERVAL = timedelta(weeks=5)
 REVIEW_DELAY = timedelta(days=2, hours=3)
 
@@ -190,8 +203,50 @@ def _seed_central_registry(ctx, model: SeedModel, dev_versions: dict[int, dict])
                 promoted_at, "Model risk review passed; cleared for deployment.")
 
 
+def _card_content(model: SeedModel, newest: dict) -> str:
+    """The card of ``model``, describing its newest dev version (the one waiting for review)."""
+    statuses, risk = CARDS[model.group]
+    content = json.dumps({
+        "model_overview": {"model_name": model.group, "model_description": model.description,
+                           "model_owner": model.team, "model_creator": model.registered_by[0],
+                           "model_version": newest["ModelPackageVersion"],
+                           "inference_environment": {"container_image": [model.image]}},
+        "intended_uses": {"purpose_of_model": model.description, "risk_rating": risk},
+        "model_package_details": {"model_package_arn": newest["ModelPackageArn"],
+                                  "model_package_group_name": model.group,
+                                  "model_package_description": newest["ModelPackageDescription"]},
+        "additional_information": {"caveats_and_recommendations":
+                                   "Monitor input drift monthly; retrain when the quality metric drops."},
+    })
+    validate_content(content)
+    return content
+
+
+def _seed_card(ctx, model: SeedModel, dev_versions: dict[int, dict]) -> None:
+    """The model's card in the central account: one version per status it went through."""
+    newest = dev_versions[max(dev_versions)]
+    statuses, _risk = CARDS[model.group]
+    content = _card_content(model, newest)
+    written = datetime.fromisoformat(newest["CreationTime"]) + timedelta(hours=6)
+    author = _identity(SHARED_SERVICES_ACCOUNT_ID, "DataScientist", model.registered_by[0])
+    governor = _identity(SHARED_SERVICES_ACCOUNT_ID, "GovernanceApprover", GOVERNANCE_APPROVER)
+    name = f"{model.group}-card"
+    records(ctx, "cards", SHARED_SERVICES_ACCOUNT_ID, HOME_REGION)[name] = {
+        "name": name, "arn": card_arn(HOME_REGION, SHARED_SERVICES_ACCOUNT_ID, name), "created": written.isoformat(),
+        "security_config": None,
+        "tags": [{"Key": "team", "Value": model.team}, {"Key": "model", "Value": model.group}],
+        "versions": [{"version": number, "status": status, "content": content,
+                      "time": (written + (number - 1) * CARD_EDIT_INTERVAL).isoformat(),
+                      "by": governor if status == "Approved" else author}
+                     for number, status in enumerate(statuses, start=1)],
+    }
+
+
 @seeder(order=30)
 def seed_model_registries(ctx) -> None:
-    """Team dev registries and the central registry (no events: nothing happens at boot)."""
+    """Team dev registries, the central registry and the model cards (no events: nothing
+    happens at boot)."""
     for model in MODELS:
-        _seed_central_registry(ctx, model, _seed_team_registry(ctx, model))
+        dev_versions = _seed_team_registry(ctx, model)
+        _seed_central_registry(ctx, model, dev_versions)
+        _seed_card(ctx, model, dev_versions)

@@ -27,7 +27,7 @@ def test_sync_imports_seeded_registries_with_metrics_creator_source(gov_world, a
     assert v4.stage == Stage.REGISTERED and v4.approval_status == "PendingManualApproval"
     assert v4.metrics == {"auc": "0.912", "f1": "0.81"}
     assert v4.custom_metadata["dataset"].startswith("s3://data-lake")
-    assert v4.created_by_arn.endswith("/jonas.weber") and v4.source.endswith("/execution/" + v4.source.rsplit("/", 1)[1])
+    assert v4.created_by_arn.endswith("/fraud-detection-mle") and v4.source.endswith("/execution/" + v4.source.rsplit("/", 1)[1])
     assert v4.team == gov_world.team and v4.upstream_dataset_count and v4.upstream_dataset_count >= 1
     # Historical decisions are taken as found; the promoted v3 is linked to its central copy.
     v3 = ModelVersion.objects.get(group__name="fraud-xgboost", group__is_central=False, version=3)

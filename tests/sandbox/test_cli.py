@@ -63,3 +63,10 @@ def test_python_m_sandbox_serves_until_interrupted():
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_s3_head_bucket_of_a_missing_bucket_is_404(aws_cli):
+    """The CLI's `s3api head-bucket` (and `aws s3 ls s3://x`) must see "404 Not Found", not a 501."""
+    answer = aws_cli("s3api", "head-bucket", "--bucket", "cli-bucket-nobody-has", check=False)
+    assert answer.returncode != 0
+    assert "(404)" in answer.stderr and "Not Found" in answer.stderr, answer.stderr

@@ -567,3 +567,17 @@ def test_config_from_environment():
                               "SANDBOX_EVENT_WEBHOOK_URL": "http://x", "SANDBOX_PROVISION_SECONDS": ""})
     assert (config.account_seconds, config.error_5xx_rate, config.event_webhook_url, config.provision_seconds) == (
         3.0, 0.25, "http://x", 8.0)
+
+
+def test_head_bucket_answers_like_s3_for_missing_and_foreign_buckets(aws):
+    """HeadBucket: 404 for a bucket nobody has, 403 for one another account owns, 200 for one's own."""
+    s3 = aws("s3", account_id=FRAUD_DEV, retries={"total_max_attempts": 1})
+    with pytest.raises(ClientError) as missing:
+        s3.head_bucket(Bucket="head-bucket-nobody-has")
+    assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert missing.value.response["Error"]["Code"] == "404"
+    s3.create_bucket(Bucket="head-bucket-fraud-owns")
+    assert s3.head_bucket(Bucket="head-bucket-fraud-owns")["ResponseMetadata"]["HTTPStatusCode"] == 200
+    with pytest.raises(ClientError) as foreign:
+        aws("s3", retries={"total_max_attempts": 1}).head_bucket(Bucket="head-bucket-fraud-owns")
+    assert foreign.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403

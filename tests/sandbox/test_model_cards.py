@@ -164,15 +164,18 @@ def test_metadata_only_keeps_the_documented_fields(engine):
 
 # -- listings -----------------------------------------------------------------------------------
 def test_list_model_cards_filters_sorts_and_pages(engine):
+    seeded = {c["ModelCardName"]: c["CreationTime"] for c in call(engine, "ListModelCards")["ModelCardSummaries"]}
+    assert seeded, "the seed has the central account's model cards"
+    mine = {"CreationTimeAfter": max(seeded.values())}   # the cards this test creates
     for name, status in (("churn-card", "Draft"), ("fraud-card", "Approved"), ("fraud-graph", "Draft")):
         create_card(engine, name, status=status)
     newest_first = [c["ModelCardName"] for c in call(engine, "ListModelCards")["ModelCardSummaries"]]
-    assert newest_first == ["fraud-graph", "fraud-card", "churn-card"]
-    drafts = call(engine, "ListModelCards", NameContains="FRAUD", ModelCardStatus="Draft")["ModelCardSummaries"]
+    assert newest_first[:3] == ["fraud-graph", "fraud-card", "churn-card"] and set(newest_first[3:]) == set(seeded)
+    drafts = call(engine, "ListModelCards", NameContains="FRAUD", ModelCardStatus="Draft", **mine)["ModelCardSummaries"]
     assert [c["ModelCardName"] for c in drafts] == ["fraud-graph"]
-    first = call(engine, "ListModelCards", SortBy="Name", SortOrder="Ascending", MaxResults=2)
+    first = call(engine, "ListModelCards", SortBy="Name", SortOrder="Ascending", MaxResults=2, **mine)
     rest = call(engine, "ListModelCards", SortBy="Name", SortOrder="Ascending", MaxResults=2,
-                NextToken=first["NextToken"])
+                NextToken=first["NextToken"], **mine)
     assert [c["ModelCardName"] for c in first["ModelCardSummaries"] + rest["ModelCardSummaries"]] == [
         "churn-card", "fraud-card", "fraud-graph"]
     assert "NextToken" not in rest

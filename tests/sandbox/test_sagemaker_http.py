@@ -148,3 +148,40 @@ def test_model_registry_through_the_aws_cli(aws_cli):
     missing = aws_cli("sagemaker", "describe-model-package-group", "--model-package-group-name", "nope",
                       account_id=FRAUD_DEV, check=False)
     assert missing.returncode != 0 and "ValidationException" in missing.stderr
+
+
+def test_every_model_package_name_the_sandbox_hands_out_describes_the_same_package(aws, aws_cli):
+    """AWS's developer guide shows versioned packages without ``ModelPackageName`` (summary and
+    description alike): a client that echoes back the name it was given, as the SageMaker SDK's
+    ``refresh()`` and ``get_all()`` do, must never get a name that DescribeModelPackage refuses.
+    Every form the model's ``VersionedArnOrName`` pattern allows resolves."""
+    sm = aws("sagemaker", account_id=FRAUD_DEV)
+    sm.create_model_package_group(ModelPackageGroupName="http-names")
+    versioned = [sm.create_model_package(ModelPackageGroupName="http-names", InferenceSpecification=INFERENCE)[
+        "ModelPackageArn"] for _ in range(2)]
+    unversioned = sm.create_model_package(ModelPackageName="http-names-standalone",
+                                          InferenceSpecification=INFERENCE)["ModelPackageArn"]
+    summaries = sm.list_model_packages(NameContains="http-names", ModelPackageType="Both")["ModelPackageSummaryList"]
+    assert sorted(s["ModelPackageArn"] for s in summaries) == sorted([*versioned, unversioned])
+    for summary in summaries:
+        handed_out = [summary["ModelPackageArn"]] + ([summary["ModelPackageName"]] if "ModelPackageName" in summary
+                                                     else [])
+        described = sm.describe_model_package(ModelPackageName=handed_out[-1])
+        assert described["ModelPackageArn"] == summary["ModelPackageArn"]
+        if "ModelPackageName" in described:
+            again = sm.describe_model_package(ModelPackageName=described["ModelPackageName"])
+            assert again["ModelPackageArn"] == summary["ModelPackageArn"]
+    for summary in summaries:
+        assert ("ModelPackageName" in summary) == (summary["ModelPackageArn"] == unversioned)
+    for form in (versioned[1], "http-names/2"):
+        assert sm.describe_model_package(ModelPackageName=form)["ModelPackageArn"] == versioned[1]
+    assert sm.describe_model_package(ModelPackageName="http-names-standalone")["ModelPackageArn"] == unversioned
+    described = sm.describe_model_package(ModelPackageName=versioned[0])
+    assert "ModelPackageName" not in described
+    assert (described["ModelPackageGroupName"], described["ModelPackageVersion"]) == ("http-names", 1)
+    listed = aws_cli("sagemaker", "list-model-packages", "--model-package-group-name", "http-names",
+                     account_id=FRAUD_DEV).json["ModelPackageSummaryList"]
+    for summary in listed:
+        name = summary.get("ModelPackageName") or summary["ModelPackageArn"]
+        answer = aws_cli("sagemaker", "describe-model-package", "--model-package-name", name, account_id=FRAUD_DEV)
+        assert answer.json["ModelPackageArn"] == summary["ModelPackageArn"]
