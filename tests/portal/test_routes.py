@@ -2,7 +2,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from tests.support.routes import RouteCase, run_case, uncovered_routes
+from tests.support.routes import RouteCase, is_exempt, run_case, uncovered_routes
 
 GLOBAL = {"platform_admin", "approver", "executive", "auditor"}
 TEAM = {"lead", "ds", "mle"}
@@ -110,3 +110,18 @@ def test_every_route_has_a_permission_case():
     from tests.support.route_registry import all_cases
     missing = uncovered_routes(all_cases())
     assert not missing, f"routes without a RouteCase (add them to the app's test_routes.py): {sorted(missing)}"
+
+
+def test_route_exemptions_are_exact():
+    """Only django-allauth's own views are exempt: a portal route named like one (``account_*``,
+    as account vending's are) still needs its case."""
+    from allauth.account.views import LoginView
+    from django.urls import reverse
+
+    def account_login(request):     # a portal view that borrows an allauth-like name
+        return None
+    assert is_exempt(LoginView.as_view()) and not is_exempt(account_login)
+    without_cases = uncovered_routes([])
+    vending = {name for name in without_cases if name.startswith("account_vending:")}
+    assert len(vending) >= 5 and "account_login" not in without_cases
+    assert reverse("account_login")      # the exempt route exists: the check above is not vacuous
