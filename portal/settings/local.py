@@ -11,3 +11,5 @@ PORTAL_ENVIRONMENT = "local"
 AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{env_int('SANDBOX_PORT', 4566)}"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 SHOW_DEMO_PASSWORDS = True
+# The portal's 404 page rather than Django's technical one (which lists every URL); see the middleware.
+MIDDLEWARE = [*MIDDLEWARE, "portal.middleware.DebugErrorPagesMiddleware"]  # noqa: F405
