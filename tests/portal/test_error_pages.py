@@ -1,4 +1,6 @@
 """The portal's own 404/403/500 pages (also in local settings, where DEBUG is on) and its favicon."""
+import io
+import logging
 from pathlib import Path
 from unittest import mock
 
@@ -88,3 +90,30 @@ def test_the_favicon_is_linked_and_served(world, local_or_not):
     if local_or_not == "local":
         icon = client.get(response["Location"])
         assert icon.status_code == 200 and b"<svg" in b"".join(icon.streaming_content)
+
+
+@pytest.fixture
+def console():
+    """What the console log handler (settings.LOGGING) writes, captured."""
+    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    yield stream
+    handler.setStream(previous)
+
+
+def test_a_refusal_is_logged_on_one_line_without_a_traceback(world, console, local_or_not):
+    signed_in(world["lead"]).get("/health/")
+    logged = console.getvalue()
+    assert "WARNING django.request Forbidden (Permission denied): /health/" in logged
+    assert "Traceback" not in logged and logged.count("Forbidden") == 1
+    assert logging.getLogger("django").handlers == []   # Django's DEBUG console handler would print it twice
+
+
+def test_a_server_error_keeps_its_traceback_in_the_log(world, console):
+    client = signed_in(world["lead"])
+    client.raise_request_exception = False
+    with mock.patch("portal.context_processors.navigation_for", side_effect=RuntimeError("boom")):
+        client.get("/")
+    assert "ERROR django.request Internal Server Error: /" in console.getvalue()
+    assert "Traceback" in console.getvalue() and "RuntimeError: boom" in console.getvalue()
