@@ -104,3 +104,18 @@ class TestDockerCompose:
                 assert (ROOT / "portal" / "celery.py").exists()
             if program == "gunicorn":
                 assert (ROOT / "portal" / "wsgi.py").exists()
+
+
+def test_the_lock_pins_every_declared_dependency_at_its_version():
+    """`make install` installs requirements.lock alone: it must hold pyproject.toml's pins."""
+    import tomllib
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    normalise = lambda name: name.lower().replace("_", "-")   # noqa: E731
+    locked = dict(line.split("==") for line in (ROOT / "requirements.lock").read_text().splitlines()
+                  if "==" in line and not line.startswith("#"))
+    locked = {normalise(name): version for name, version in locked.items()}
+    for requirement in declared:
+        name, version = requirement.split("==")
+        name = normalise(name.split("[")[0])
+        assert locked.get(name) == version, f"{requirement} is declared but requirements.lock has {locked.get(name)}"
