@@ -19,8 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "production.sh"
 VENDOR = ROOT / "portal" / "static" / "vendor"
 HOST = "portal.example.test"          # the public name a TLS proxy forwards with X-Forwarded-Proto
-BUILD_ENV = {"DJANGO_SECRET_KEY": "build", "DJANGO_ALLOWED_HOSTS": "build",   # as the Dockerfile's build step
-             "DATABASE_URL": "sqlite:////tmp/build.sqlite3", "CELERY_BROKER_URL": "memory://"}
+
+
+def dockerfile_build_env() -> dict:
+    """The variables the Dockerfile's build step gives `scripts/production.sh collectstatic`."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    step = re.search(r"((?:\w+=\S+\s+)+)scripts/production\.sh collectstatic", text)
+    assert step, "the Dockerfile does not run scripts/production.sh collectstatic"
+    return dict(pair.split("=", 1) for pair in step.group(1).split())
 
 
 def production_env(**overrides) -> dict:
@@ -42,7 +48,7 @@ def run_script(command: str, env: dict, timeout: int = 300) -> subprocess.Comple
 def static_root(tmp_path_factory) -> Path:
     """STATIC_ROOT filled by the script's collectstatic with production settings (the image's build step)."""
     root = tmp_path_factory.mktemp("staticfiles")
-    result = run_script("collectstatic", production_env(**BUILD_ENV, STATIC_ROOT=str(root)))
+    result = run_script("collectstatic", production_env(**dockerfile_build_env(), STATIC_ROOT=str(root)))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return root
 
@@ -59,6 +65,16 @@ def test_collectstatic_with_production_settings_writes_the_manifest(static_root)
         assert re.fullmatch(re.escape(asset.rsplit(".", 1)[0]) + r"\.[0-9a-f]{12}\." + asset.rsplit(".", 1)[1],
                             manifest[asset]), manifest.get(asset)
         assert (static_root / manifest[asset]).exists()
+
+
+def test_the_image_and_compose_run_portal_processes_only_through_the_script():
+    import yaml
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert 'CMD ["scripts/production.sh", "web"]' in dockerfile
+    assert "manage.py" not in dockerfile and "gunicorn" not in dockerfile.split("CMD")[0]
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name in ("migrate", "web", "worker", "beat"):
+        assert services[name]["command"] == ["scripts/production.sh", name], name
 
 
 def test_the_script_names_its_subcommands():
@@ -156,7 +172,7 @@ def test_production_smoke(static_root, smoke_database, tmp_path):
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS=HOST,
         DATABASE_URL=database_url, CELERY_BROKER_URL=broker_url, STATIC_ROOT=str(static_root),
         PORTAL_VAR_DIR=str(tmp_path / "var"), AWS_ENDPOINT_URL="http://127.0.0.1:9",
-        WEB_BIND=f"127.0.0.1:{port}", WEB_WORKERS="2", WORKER_CONCURRENCY="1",
+        WEB_BIND=f"127.0.0.1:{port}", WEB_WORKERS="2", WORKER_CONCURRENCY="2",
         BEAT_SCHEDULE_FILE=str(tmp_path / "celerybeat-schedule"))
 
     check = run_script("check", env)
