@@ -186,11 +186,12 @@ def test_production_smoke(static_root, smoke_database, tmp_path):
                     f"password='{password}'); services.role_grant(actor=SYSTEM, user=user, role='platform_admin')"],
                    cwd=ROOT, env=env, check=True, timeout=120)
 
-    processes = {}
+    processes, logs = {}, []
     try:
         for name in ("web", "worker", "beat"):
+            logs.append(open(tmp_path / f"{name}.log", "w"))
             processes[name] = subprocess.Popen([str(SCRIPT), name], cwd=ROOT, env=env, start_new_session=True,
-                                               stdout=open(tmp_path / f"{name}.log", "w"), stderr=subprocess.STDOUT)
+                                               stdout=logs[-1], stderr=subprocess.STDOUT)
         _wait_for_healthz(port, processes, tmp_path)
         browser = Browser(port)
 
@@ -235,3 +236,5 @@ def test_production_smoke(static_root, smoke_database, tmp_path):
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)
+        for log in logs:
+            log.close()
