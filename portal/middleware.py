@@ -7,8 +7,9 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.urls import Resolver404, get_resolver, resolve
 
 from portal.context import current_request_id, request_context
 
@@ -74,3 +75,25 @@ def _start_absolute_session_clock(sender, request, user, **kwargs):
     """The absolute session timeout counts from the moment of signing in."""
     if request is not None and hasattr(request, "session"):
         request.session["signed_in_at"] = time.time()
+
+
+class DebugErrorPagesMiddleware:
+    """Local settings only (DEBUG): Django would answer a 404 with its technical page, which lists
+    every URL; this answers with the portal's 404 page, as production does. 403s already use the
+    portal's page; server errors keep Django's technical page (docs/decisions.md). Listed last, so
+    CommonMiddleware still adds a missing slash first."""
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        urlconf = getattr(request, "urlconf", None)
+        try:
+            resolve(request.path_info, urlconf)
+        except Resolver404 as error:
+            return get_resolver(urlconf).resolve_error_handler(404)(request, error)
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, Http404):
+            return get_resolver(getattr(request, "urlconf", None)).resolve_error_handler(404)(request, exception)
+        return None

@@ -71,4 +71,8 @@ urlpatterns = [
     path("api/v1/me/", api.me, name="api-me"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+    path("favicon.ico", views.favicon),
 ]
+# 404 and 403 use Django's handlers with templates/404.html and 403.html; in local settings (DEBUG)
+# portal.middleware.DebugErrorPagesMiddleware shows the same pages instead of Django's technical 404.
+handler500 = "portal.views.server_error"

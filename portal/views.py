@@ -5,14 +5,17 @@ import json
 from decimal import Decimal
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import HttpResponseServerError, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -434,3 +437,17 @@ def health(request):
     if request.GET.get("format") == "json":
         return JsonResponse({"checks": [{"name": n, "ok": ok, "detail": d} for n, ok, d in checks]})
     return render(request, "portal/health.html", {"checks": checks, "all_ok": all(ok for _n, ok, _d in checks)})
+
+
+# --- Error pages and favicon --------------------------------------------------------------------
+def server_error(request):
+    """handler500: the portal's page, rendered without context processors (they may be what failed),
+    with the request id the response's X-Request-ID header carries, for support."""
+    body = loader.get_template("500.html").render({"portal_name": settings.PORTAL_NAME,
+                                                   "request_id": getattr(request, "request_id", "")})
+    return HttpResponseServerError(body)
+
+
+def favicon(request):
+    """/favicon.ico, which browsers ask for on pages that do not link an icon: the static favicon."""
+    return redirect(static("portal/favicon.svg"), permanent=True)

@@ -76,24 +76,32 @@ def main() -> None:
     signal.signal(signal.SIGINT, lambda *_: stop(0))
     signal.signal(signal.SIGTERM, lambda *_: stop(0))
     python = str(BIN / "python")
-    start("sandbox", python, "-m", "sandbox", "--host", "127.0.0.1", "--port", SANDBOX_PORT)
+    # Start-up stays short: the sandbox without its access log, migrations without a line each,
+    # web, worker and beat without banners and access logs (warnings and errors still show).
+    print(f"Starting the sandbox (local AWS) on :{SANDBOX_PORT} and preparing the database…", flush=True)
+    start("sandbox", python, "-m", "sandbox", "--host", "127.0.0.1", "--port", SANDBOX_PORT, "--quiet")
     _wait_for(f"http://127.0.0.1:{SANDBOX_PORT}/_sandbox/health", 30, processes)
-    for step in (["migrate", "--no-input"], ["seed_demo", "--sync"]):
+    for step in (["migrate", "--no-input", "-v", "0"], ["seed_demo", "--sync"]):
         if subprocess.run([python, "manage.py", *step], cwd=ROOT, env=env).returncode != 0:
             print(f"manage.py {step[0]} failed; see above.", file=sys.stderr)
             stop(1)
     start("web", str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{PORT}", "--workers", "2",
-          "--threads", "4", "--access-logfile", "-")
-    start("worker", str(BIN / "celery"), "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "2")
-    start("beat", str(BIN / "celery"), "-A", "portal", "beat", "--loglevel", "INFO",
+          "--threads", "4", "--log-level", "warning")
+    start("worker", str(BIN / "celery"), "-A", "portal", "--quiet", "worker", "--loglevel", "WARNING",
+          "--concurrency", "2")
+    start("beat", str(BIN / "celery"), "-A", "portal", "--quiet", "beat", "--loglevel", "WARNING",
           "--schedule", str(VAR / "celerybeat-schedule"))
     _wait_for(f"http://127.0.0.1:{PORT}/healthz/", 60, processes)
     team_users = " / ".join(f"-{suffix}" for suffix in TEAM_USER_SUFFIXES)
     password = (f"the password is {DEMO_PASSWORD}" if env["DJANGO_SETTINGS_MODULE"] == "portal.settings.local"
                 else "demo passwords are random outside the local settings: use password reset")
+    mail = (f"E-mails go through {env['EMAIL_HOST']}." if env.get("EMAIL_HOST") else
+            f"E-mails the portal sends are written to {VAR / 'mail'}/."
+            if env["DJANGO_SETTINGS_MODULE"] == "portal.settings.local" else "E-mails are printed to the console.")
     print(f"\n  The portal is running on http://127.0.0.1:{PORT}/  (sandbox AWS on :{SANDBOX_PORT})"
           f"\n  Sign in as {', '.join(GLOBAL_DEMO_USERS)}, or <team>{team_users}"
           f"\n  for the teams {', '.join(DEMO_TEAMS)}; {password}"
+          f"\n  {mail}"
           "\n  Press Ctrl-C to stop.\n", flush=True)
     while True:
         for name, process in processes:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Vendors the portal's front-end assets from the npm registry into portal/static/vendor/.
 # The portal never loads anything from a CDN: run this only to upgrade, then commit the result.
+# Source-map comments are stripped (the maps are not vendored): ManifestStaticFilesStorage would
+# otherwise fail collectstatic on the missing .map files, and browsers would request them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=portal/static/vendor
@@ -14,6 +16,8 @@ cp "$work"/bootstrap-*/package/dist/css/bootstrap.min.css "$dest/bootstrap.min.c
 cp "$work"/bootstrap-*/package/dist/js/bootstrap.bundle.min.js "$dest/bootstrap.bundle.min.js"
 cp "$work"/chart.js-*/package/dist/chart.umd.min.js "$dest/chart.umd.min.js" 2>/dev/null || cp "$work"/chart.js-*/package/dist/chart.umd.js "$dest/chart.umd.min.js"
 cp "$work"/cytoscape-*/package/dist/cytoscape.min.js "$dest/cytoscape.min.js"
+sed -i -E '\#^(//|/\*)[#@] sourceMappingURL=#d' "$dest"/*.js "$dest"/*.css
+if grep -l sourceMappingURL "$dest"/*.js "$dest"/*.css; then echo "a source-map reference is left (above)" >&2; exit 1; fi
 printf '%s\n' "${packages[@]}" > "$dest/VERSIONS"
 (cd "$dest" && sha256sum *.js *.css > SHA256SUMS)
 echo "vendored into $dest:"; cat "$dest/VERSIONS"

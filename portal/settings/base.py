@@ -322,10 +322,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"client_errors_without_traceback": {"()": "portal.log.ClientErrorsWithoutTraceback"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["client_errors_without_traceback"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}, "axes": {"level": "WARNING"},
+                # Django's own console handler (DEBUG only) would print each of its records a second time.
+                "django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
+if CELERY_BROKER_URL.startswith("filesystem://"):   # kombu warns that the URL names no host; this broker needs none
+    LOGGING["loggers"]["kombu.connection"] = {"level": "ERROR"}
 
 # The beat schedule, in one place for every app (task names are "<app>.<service>").
 CELERY_BEAT_SCHEDULE = {

@@ -42,6 +42,21 @@ def interrupt(process) -> None:
     process.wait(timeout=60)
 
 
+NOISE = {"sandbox access log": "werkzeug", "a line per migration": "  Applying ", "e-mails in the console": "Subject:",
+         "e-mails logged as warnings": "celery.redirected", "a traceback": "Traceback", "Celery's banner": "[tasks]",
+         "kombu's missing host name": "No hostname was supplied", "gunicorn's start-up": "Booting worker",
+         "an access log": '"GET /healthz/', "setuptools deprecations": "BuildBackendWarning"}
+
+
+def assert_short_readable_start_up(output: str) -> None:
+    """What a newcomer reads before "Press Ctrl-C": a few lines, none of them noise."""
+    start_up = output.split("Press Ctrl-C to stop.")[0]
+    found = {what: marker for what, marker in NOISE.items() if marker in output}
+    assert not found, f"noise on the console: {sorted(found)}\n{output[-3000:]}"
+    lines = [line for line in start_up.splitlines() if line.strip()]
+    assert len(lines) <= 30, "\n".join(lines)
+
+
 def test_make_run_starts_everything_stops_on_ctrl_c_and_keeps_data(tmp_path):
     port, sandbox_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL",
@@ -64,6 +79,8 @@ def test_make_run_starts_everything_stops_on_ctrl_c_and_keeps_data(tmp_path):
             interrupt(process)
     output = log_path.read_text()
     assert f"http://127.0.0.1:{port}/" in output and "the password is" in output
+    assert_short_readable_start_up(output)
+    assert any((tmp_path / "var" / "mail").iterdir())   # the seed's notifications, as files
     assert accounts >= 14
     for url in (f"http://127.0.0.1:{port}/healthz/", f"http://127.0.0.1:{sandbox_port}/_sandbox/health"):
         with pytest.raises(OSError):

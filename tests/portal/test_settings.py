@@ -90,6 +90,10 @@ class TestDockerCompose:
             command = service.get("command")
             if not command or service.get("image", "").startswith(("postgres", "redis")):
                 continue
+            if command[0] == "scripts/production.sh":   # its subcommands are exercised by test_production.py
+                assert (ROOT / command[0]).stat().st_mode & 0o111, f"{command[0]} is not executable"
+                assert f"  {command[1]})" in (ROOT / command[0]).read_text(), name
+                continue
             program = command[0]
             assert (bin_dir / program).exists() or shutil.which(program), f"{name}: {program} not installed"
             if program == "python" and command[1] == "manage.py":
@@ -100,3 +104,18 @@ class TestDockerCompose:
                 assert (ROOT / "portal" / "celery.py").exists()
             if program == "gunicorn":
                 assert (ROOT / "portal" / "wsgi.py").exists()
+
+
+def test_the_lock_pins_every_declared_dependency_at_its_version():
+    """`make install` installs requirements.lock alone: it must hold pyproject.toml's pins."""
+    import tomllib
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    normalise = lambda name: name.lower().replace("_", "-")   # noqa: E731
+    locked = dict(line.split("==") for line in (ROOT / "requirements.lock").read_text().splitlines()
+                  if "==" in line and not line.startswith("#"))
+    locked = {normalise(name): version for name, version in locked.items()}
+    for requirement in declared:
+        name, version = requirement.split("==")
+        name = normalise(name.split("[")[0])
+        assert locked.get(name) == version, f"{requirement} is declared but requirements.lock has {locked.get(name)}"
