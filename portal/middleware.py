@@ -1,4 +1,5 @@
-"""Request id and client IP for audit events; idle and absolute session timeouts."""
+"""Response headers every answer carries; request id and client IP for audit events; idle and
+absolute session timeouts."""
 import re
 import time
 
@@ -9,6 +10,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.utils.cache import patch_cache_control
 from django.urls import Resolver404, get_resolver, resolve
 
 from portal.context import current_request_id, request_context
@@ -25,6 +27,22 @@ def client_ip(request) -> str | None:
         if len(hops) >= proxies:
             return hops[-proxies]
     return request.META.get("REMOTE_ADDR")
+
+
+class ResponseHeadersMiddleware:
+    """Outermost: ``Permissions-Policy`` on every response, static files included; and
+    ``Cache-Control: no-store`` on everything a signed-in user or an API token gets (pages, API
+    answers, CSV exports), so no browser or shared cache keeps another person's data."""
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        user = getattr(request, "user", None)      # set by the session or, for the API, by DRF's token auth
+        if user is not None and user.is_authenticated or request.path.startswith("/api/"):
+            patch_cache_control(response, no_store=True, private=True)
+        return response
 
 
 class HealthzMiddleware:

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.ResponseHeadersMiddleware",
     "portal.middleware.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -172,6 +173,10 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Browser features no page of the portal uses, switched off for every response (and any frame).
+PERMISSIONS_POLICY = ("accelerometer=(), autoplay=(), browsing-topics=(), camera=(), display-capture=(), "
+                      "geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), "
+                      "screen-wake-lock=(), usb=(), xr-spatial-tracking=()")
 CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
     "default-src": [SELF],
     "script-src": [SELF, NONCE],

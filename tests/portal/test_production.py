@@ -212,7 +212,8 @@ def test_production_smoke(static_root, smoke_database, tmp_path):
         assert stylesheet, "the page does not link the hashed stylesheet from the manifest"
         response, css = browser.request("GET", stylesheet.group(1).decode())
         assert response.status == 200 and b"Bootstrap" in css[:500]
-        assert "immutable" in response.headers["Cache-Control"]
+        assert "immutable" in response.headers["Cache-Control"] and "no-store" not in response.headers["Cache-Control"]
+        assert response.headers["Permissions-Policy"].startswith("accelerometer=()")   # static files too
 
         response, schema = browser.request("GET", "/api/schema/")
         assert response.status == 200 and b"openapi:" in schema[:200]
