@@ -255,6 +255,11 @@ class BudgetSerializer(serializers.ModelSerializer):
                   "budget_used_pct"]
         read_only_fields = ["name", "line_of_business"]
 
+    def validate(self, attrs):
+        if "monthly_budget_usd" not in attrs:
+            raise serializers.ValidationError({"monthly_budget_usd": ["Give the new monthly budget in US dollars."]})
+        return attrs
+
     def _row(self, team):
         return self.context.get("rows", {}).get(team.id, {})
 

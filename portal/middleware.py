@@ -8,7 +8,8 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
-from django.http import Http404, HttpResponse
+from django.core.exceptions import BadRequest
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.cache import patch_cache_control
 from django.urls import Resolver404, get_resolver, resolve
@@ -43,6 +44,26 @@ class ResponseHeadersMiddleware:
         if user is not None and user.is_authenticated or request.path.startswith("/api/"):
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+class NulQueryMiddleware:
+    """Refuses a query string with a NUL character (PostgreSQL stores and compares none): 400
+    naming the parameters, as the API's error shape under /api/ and the portal's 400 page
+    elsewhere, before any view turns the value into SQL."""
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        names = sorted({name for name, values in request.GET.lists()
+                        if "\x00" in name or any("\x00" in value for value in values)})
+        if not names:
+            return self.get_response(request)
+        message = f"Null characters are not allowed (in {', '.join(names)})."
+        if request.path.startswith("/api/"):
+            return JsonResponse({"error": {"code": "validation_error", "message": message,
+                                           "fields": {name: ["Null characters are not allowed."] for name in names}}},
+                                status=400)
+        raise BadRequest(message)
 
 
 class HealthzMiddleware:

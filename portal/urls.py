@@ -75,4 +75,5 @@ urlpatterns = [
 ]
 # 404 and 403 use Django's handlers with templates/404.html and 403.html; in local settings (DEBUG)
 # portal.middleware.DebugErrorPagesMiddleware shows the same pages instead of Django's technical 404.
+handler400 = "portal.views.bad_request"
 handler500 = "portal.views.server_error"

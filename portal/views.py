@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponseServerError, JsonResponse, StreamingHttpResponse
@@ -440,6 +440,13 @@ def health(request):
 
 
 # --- Error pages and favicon --------------------------------------------------------------------
+def bad_request(request, exception):
+    """handler400: the portal's page, with the sentence of a BadRequest the portal raised (other
+    400s, such as a disallowed host, say nothing about the cause)."""
+    message = str(exception) if type(exception) is BadRequest else ""
+    return render(request, "400.html", {"message": message}, status=400)
+
+
 def server_error(request):
     """handler500: the portal's page, rendered without context processors (they may be what failed),
     with the request id the response's X-Request-ID header carries, for support."""

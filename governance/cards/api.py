@@ -62,6 +62,13 @@ class CommentSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
+def _object_body(request) -> dict:
+    """The request body as a dict; a JSON body that is not an object is a 400, not a crash."""
+    if not hasattr(request.data, "items"):
+        raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object of the card's fields."]})
+    return request.data.copy() if hasattr(request.data, "copy") else dict(request.data)
+
+
 def _form_or_400(form):
     if not form.is_valid():
         raise exceptions.ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
@@ -76,7 +83,7 @@ class _CardCreate:
         allowed = teams_for(user, ModelCard, "add")
         teams = Team.objects.all() if allowed is None else Team.objects.filter(pk__in=allowed)
         versions = scope(user, ModelVersion.objects.all(), "view").filter(team__in=teams)
-        data = request.data.copy() if hasattr(request.data, "copy") else dict(request.data)
+        data = _object_body(request)
         team = scope(user, Team.objects.all(), "view").filter(slug=data.get("team", "")).first()
         if not data.get("team"):
             raise exceptions.ValidationError({"team": ["Give the slug of a team you belong to, e.g. fraud-detection."]})
@@ -117,7 +124,7 @@ class ModelCardViewSet(ScopedViewSetMixin, IdempotentCreateMixin, _CardCreate, v
     def partial_update(self, request, *args, **kwargs):
         """Save new content: the given fields replace the current ones (a new version)."""
         card = self.get_object()
-        data = {**card_content.form_initial(card.content), **request.data}
+        data = {**card_content.form_initial(card.content), **_object_body(request)}
         form = _form_or_400(CardContentForm(data))
         services.model_card_save(actor=request.user, card=card, content=form.content(base=card.content))
         card.refresh_from_db()

@@ -43,6 +43,15 @@ def test_bad_input_says_what_to_fix(cards_world, api_client):
     assert "not a number" in fields["training_metrics"][0]
 
 
+def test_a_body_that_is_not_an_object_is_a_400(cards_world, api_client):
+    client = _client(api_client, cards_world["ds"])
+    card = make_card(cards_world)
+    for response in (client.post("/api/v1/model-cards/", ["not", "an", "object"], format="json"),
+                     client.patch(f"/api/v1/model-cards/{card.pk}/", "just text", format="json")):
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"] == {"non_field_errors": ["Send a JSON object of the card's fields."]}
+
+
 def test_transitions_versions_and_diff(cards_world, api_client):
     world = cards_world
     card = make_card(world)

@@ -449,7 +449,7 @@ def _assert_secret_shown_once(client, webhook):
     """The webhook's page shows the stored secret (the one that verifies signatures) once, uncached."""
     first = client.get(f"/webhooks/{webhook.pk}/")
     secret = TeamWebhook.objects.get(pk=webhook.pk).signing_secret
-    assert first.status_code == 200 and first["Cache-Control"] == "no-store"
+    assert first.status_code == 200 and "no-store" in first["Cache-Control"]
     assert f'data-testid="new-secret">{secret}<' in first.content.decode()
     body = b'{"kind":"webhook.test"}'
     assert verify(secret, webhooks.signature_header(secret, body, int(timezone.now().timestamp())), body)
