@@ -265,3 +265,18 @@ def test_expiry_reminds_once_then_terminates_through_the_normal_rules(make_reque
     assert run_to_settled(request.pk) == S.TERMINATED
     assert AuditEvent.objects.filter(target_id=str(request.pk), action="provisioning_request.terminate",
                                      actor_label="system").exists()
+
+
+def test_a_request_nobody_may_decide_says_so_on_its_page_and_in_the_api(make_request, catalog, client, api_client):
+    world = catalog["world"]
+    world["platform_admin"].is_active = False          # the lead's request: only a platform admin could decide it
+    world["platform_admin"].save()
+    request = make_request()
+    reason = services.undecidable_reason(request)
+    assert reason.startswith("Nobody can decide this request") and request.state == "pending_approval"
+    assert request.steps.filter(action="undecidable").exists()
+    client.force_login(world["lead"])
+    assert reason in client.get(f"/requests/{request.pk}/").content.decode()
+    api_client.force_authenticate(world["lead"])
+    assert api_client.get(f"/api/v1/provisioning-requests/{request.pk}/").json()["undecidable"] == reason
+    assert services.undecidable_reason(make_request(requester=world["ds"])) == ""     # the lead may decide this one
