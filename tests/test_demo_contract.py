@@ -212,8 +212,10 @@ def test_every_demo_product_reaches_available_then_updates_and_terminates_in_eve
 
 def test_every_account_request_the_demo_invites_reaches_ready(demo):
     from portal.errors import DomainError
-    from portal.models import Team
+    from portal.models import AwsAccount, Team
     from portal.permissions import has_perm
+    from provisioning.models import CatalogProduct
+    from provisioning.policies import presets_for
     from provisioning.accounts import services
     from provisioning.accounts.models import VENDING_ENVIRONMENTS, AccountRequest
 
@@ -246,3 +248,9 @@ def test_every_account_request_the_demo_invites_reaches_ready(demo):
               for i in AccountRequest.objects.filter(pk__in=[i.pk for i in items])}
     assert all(state == "ready" for state, _email, _error in states.values()), states
     assert len({email for _state, email, _error in states.values()}) == len(items)
+    # Each new account got its own network as presets, ready for the team's first domain there.
+    domain = CatalogProduct.objects.get(name="SageMaker Studio Domain")
+    vended = AccountRequest.objects.filter(pk__in=[i.pk for i in items]).values_list("account_id", flat=True)
+    networks = {presets_for(domain, account)["VpcId"]["hidden"]
+                for account in AwsAccount.objects.filter(account_id__in=vended)}
+    assert len(networks) == len(items) and all(vpc.startswith("vpc-") for vpc in networks)

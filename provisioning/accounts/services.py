@@ -29,6 +29,7 @@ from provisioning.accounts.models import (
 )
 from provisioning.accounts.transitions import next_state
 from provisioning.models import CatalogProduct
+from provisioning.services import preset_account_networks
 
 DEFAULT_OUS = {"dev": "Workloads/NonProd", "test": "Deployments/NonProd", "prod": "Deployments/Prod",
                "sandbox": "Sandbox"}
@@ -790,8 +791,15 @@ def _step_baseline(item: AccountRequest) -> float | None:
     tags = _tags(item)
     aws.tag_account(account_id=item.account_id, tags=tags)
     _log(item, "TagResource", detail=", ".join(f"{k}={v}" for k, v in tags.items()))
-    account_link(actor=SYSTEM, account_id=item.account_id, name=item.account_name, environment=item.environment,
-                 team=item.team, ou_path=item.ou_path, email=item.email)
+    account = account_link(actor=SYSTEM, account_id=item.account_id, name=item.account_name,
+                           environment=item.environment, team=item.team, ou_path=item.ou_path, email=item.email)
+    networks = preset_account_networks(actor=SYSTEM, accounts=[account])
+    if networks["accounts"]:
+        _log(item, "network presets", detail="The catalog products' network parameters are preset to the account's "
+                                             "own network (its default VPC, subnets and security group).")
+    elif networks["unreadable"]:
+        _log(item, "network presets", AccountRequestStep.Outcome.ERROR,
+             "The account's network could not be read: a platform admin should preset it (catalog policy page).")
     before = _snapshot(item)
     _transition(item, "finish", f"Account {item.account_id} is ready and in the inventory.")
     item.finished_at = timezone.now()
