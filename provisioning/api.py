@@ -78,7 +78,10 @@ class ProvisioningRequestSerializer(serializers.ModelSerializer):
                   "state_changed_at", "finished_at", "expires_at", "undecidable"]
 
     def get_undecidable(self, item) -> str:
-        return services.undecidable_reason(item)
+        known = self.context.setdefault("approver_ids", {})      # one query per team, not per row
+        if item.team_id not in known:
+            known[item.team_id] = services.approver_ids(item.team_id)
+        return services.undecidable_reason(item, known[item.team_id])
 
 
 class ProvisioningRequestCreateSerializer(serializers.Serializer):

@@ -273,10 +273,19 @@ def _approvers(request: ProvisioningRequest):
     return users_with_perm("approve", ProvisioningRequest, request.team_id).exclude(pk=request.requester_id)
 
 
-def undecidable_reason(request: ProvisioningRequest) -> str:
+def approver_ids(team_id: int) -> set[int]:
+    """Ids of the people the policy lets decide the team's requests (the requester excepted later)."""
+    return set(users_with_perm("approve", ProvisioningRequest, team_id).values_list("pk", flat=True))
+
+
+def undecidable_reason(request: ProvisioningRequest, approvers: set[int] | None = None) -> str:
     """A sentence when a request waiting for approval has nobody who may decide it (no platform
-    admin, and the requester is the team's only lead), else "". Shown on its page and in the API."""
-    if request.state != S.PENDING_APPROVAL or _approvers(request).exists():
+    admin, and the requester is the team's only lead), else "". Shown on its page and in the API.
+    ``approvers``: ``approver_ids`` of its team, when the caller has them (lists)."""
+    if request.state != S.PENDING_APPROVAL:
+        return ""
+    approvers = approver_ids(request.team_id) if approvers is None else approvers
+    if approvers - {request.requester_id}:
         return ""
     return ("Nobody can decide this request: only a lead of the team (other than the requester) or a platform "
             "admin may, and none exists. A platform admin must make someone a lead of the team; otherwise "

@@ -14,7 +14,7 @@ def test_account_networks_become_hidden_presets_of_that_account_and_win_over_wid
     from provisioning import services
     from provisioning.policies import presets_for
 
-    world = catalog["world"]
+    world = catalog["world"]          # the fixture read the networks already, as the demo does
     assert services.preset_account_networks(actor=SYSTEM) == {"accounts": 2, "unreadable": []}   # the world's two
     ec2 = portal_aws.client("ec2", world.account.account_id)
     vpc = next(v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if v["IsDefault"])
@@ -56,7 +56,7 @@ def test_a_refused_platform_value_says_who_can_fix_it_and_tells_the_platform_adm
     world = catalog["world"]
     # The preset the demo once shipped: not a VPC id the account has (not even a well-formed one).
     services.preset_set(actor=SYSTEM, product=catalog["domain"], key="VpcId", mode="hidden",
-                        value="vpc-0de0000000000001")
+                        value="vpc-0de0000000000001", account=world.account)
     request = make_request()
     services.request_approve(actor=world["platform_admin"], request=request)
     assert run_to_settled(request.pk) == "failed"

@@ -8,13 +8,17 @@ from portal.models import AuditEvent, Notification
 from portal.permissions import SYSTEM
 from provisioning import services
 from provisioning.models import ProvisionedProduct, ProvisioningRequest, RequestState as S
+from provisioning.policies import presets_for
 from tests.provisioning.conftest import run_to_settled, unique
 
 
 def _prod_account(world):
+    """The team's prod account, linked, with its own network preset (as the demo and vending do)."""
     from portal.services import account_link
-    return account_link(actor=SYSTEM, account_id="333333333313", name="fraud-detection-prod", environment="prod",
-                        team=world.team, ou_path="Deployments/Prod")
+    account = account_link(actor=SYSTEM, account_id="333333333313", name="fraud-detection-prod", environment="prod",
+                           team=world.team, ou_path="Deployments/Prod")
+    services.preset_account_networks(actor=SYSTEM, accounts=[account])
+    return account
 
 
 def test_form_is_generated_from_the_stored_parameters(catalog, client):
@@ -28,7 +32,8 @@ def test_form_is_generated_from_the_stored_parameters(catalog, client):
     assert '<select name="NetworkIsolation"' in page and '<option value="YES" selected>' in page
     assert '<select name="DefaultInstanceType"' in page and "ml.g4dn.xlarge" in page
     assert 'name="DomainName"' in page and "1-63 letters, digits or hyphens" in page   # help from constraints
-    assert 'name="VpcId"' not in page and "vpc-0a1b2c3d" in page                       # hidden preset shown as set
+    vpc = presets_for(domain, world.account)["VpcId"]["hidden"]                         # the account's own VPC
+    assert 'name="VpcId"' not in page and vpc in page                                   # hidden preset shown as set
     assert "$365.00 per month" in page                                                  # 0.5 × 730
     assert '<option value="dev" selected>' in page                   # EnvironmentName follows the account
     assert "v1 (deprecated)" not in page
