@@ -480,7 +480,9 @@ def request_cancel(*, actor, request: ProvisioningRequest) -> ProvisioningReques
 
 def request_retry(*, actor, request: ProvisioningRequest) -> ProvisioningRequest:
     """Retry the failed operation. A failed provisioning whose product exists in AWS (ERROR) is
-    first removed, then provisioned again with a new token. Schedules the work after commit."""
+    first removed, then provisioned again with a new token. Platform-set (hidden preset) values are
+    taken as they are now, so a preset a platform admin corrected reaches AWS. Schedules the work
+    after commit."""
     _require_operator(actor, request, "retry")
     with transaction.atomic():
         request = _locked(request)
@@ -489,6 +491,13 @@ def request_retry(*, actor, request: ProvisioningRequest) -> ProvisioningRequest
             operation = Op.PROVISION
         attempt = request.attempt + 1
         changes = {"attempt": attempt, "record_id": "", "error_message": "", "poll_attempt": 0}
+        field = "pending_parameters" if operation == Op.UPDATE else "parameters"
+        sent = getattr(request, field)
+        corrected = {key: rules["hidden"] for key, rules in presets_for(request.product, request.account).items()
+                     if "hidden" in rules and key in sent and sent[key] != rules["hidden"]}
+        if corrected and operation in (Op.PROVISION, Op.UPDATE):
+            changes[field] = {**sent, **corrected}
+            changes["detail"] = "platform-set values now " + ", ".join(f"{k}={v}" for k, v in corrected.items())
         if operation == Op.PROVISION:
             action = "retry_provision"
             if request.provisioned_product_id:
@@ -814,7 +823,8 @@ def _fail(request: ProvisioningRequest, message: str, aws_message: str = "") -> 
         names = ", ".join(admin.get_username() for admin in admins) or "none exists: ask your portal operator"
         message = (f"{message.removesuffix(' Fix the cause, then retry.')} The value of {', '.join(keys)} is set "
                    f"by the platform, not by you: a platform admin ({names}) must correct the preset of "
-                   f"{request.product.name} for {request.account.name}; retrying before that sends the same value.")
+                   f"{request.product.name} for {request.account.name}. Retry after that: it takes the corrected "
+                   "value (retrying before sends the same one).")
         notify(users=admins, kind="request.preset_failed", team=request.team, url=_url(request),
                subject=f"A platform preset broke {request.name}: {', '.join(keys)} of {request.product.name} "
                        f"in {request.account.name}", body=message)

@@ -52,6 +52,7 @@ def test_preset_for_one_account_names_no_team_or_environment_besides(catalog):
 
 def test_a_refused_platform_value_says_who_can_fix_it_and_tells_the_platform_admins(catalog, make_request):
     from provisioning import services
+    from provisioning.policies import presets_for
 
     world = catalog["world"]
     # The preset the demo once shipped: not a VPC id the account has (not even a well-formed one).
@@ -65,9 +66,16 @@ def test_a_refused_platform_value_says_who_can_fix_it_and_tells_the_platform_adm
     assert "vpc-0de0000000000001" in message                                 # AWS's reason stays
     assert "The value of VpcId is set by the platform, not by you" in message
     assert "a platform admin (platform-admin) must correct the preset" in message
-    assert "retrying before that sends the same value" in message and "Fix the cause, then retry" not in message
+    assert "retrying before sends the same one" in message and "Fix the cause, then retry" not in message
     told = Notification.objects.filter(kind="request.preset_failed")
     assert list(told.values_list("user__username", flat=True)) == ["platform-admin"]
+    # The platform admin corrects the preset (reads the account's network again); Retry takes it.
+    services.preset_account_networks(actor=SYSTEM, accounts=[world.account])
+    services.request_retry(actor=world["lead"], request=request)
+    assert run_to_settled(request.pk) == "available"
+    request.refresh_from_db()
+    assert request.parameters["VpcId"] == presets_for(catalog["domain"], world.account)["VpcId"]["hidden"]
+    assert request.steps.filter(detail__contains="platform-set values now VpcId=vpc-").exists()
 
 
 def test_a_refused_value_the_requester_typed_keeps_the_plain_message(catalog, make_request):
