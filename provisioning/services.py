@@ -198,7 +198,7 @@ def preset_set(*, actor, product: CatalogProduct, key: str, mode: str, value: st
 NETWORK_PARAMETERS = ("VpcId", "SubnetIds", "SecurityGroupIds")
 
 
-def preset_account_networks(*, actor, accounts=None) -> int:
+def preset_account_networks(*, actor, accounts=None) -> dict:
     """Set, per team account (or the ``accounts`` given), hidden presets of the network parameters
     (NETWORK_PARAMETERS) of every catalog product that takes them, to the network read from that
     account (``aws.account_network``: EC2 in the member account). A changed network replaces the
