@@ -90,3 +90,20 @@ def test_a_refused_value_the_requester_typed_keeps_the_plain_message(catalog, ma
     assert other.state == "failed", other.state
     assert "set by the platform" not in other.error_message
     assert not Notification.objects.filter(kind="request.preset_failed").exists()
+
+
+def test_a_platform_admin_sets_one_accounts_preset_on_the_policy_page(catalog, client):
+    world, domain = catalog["world"], catalog["domain"]
+    client.force_login(world["platform_admin"])
+    url = f"/catalog/{domain.product_id}/policy/"
+    add = f"/catalog/{domain.product_id}/presets/"
+    response = client.post(add, {"preset-key": "KmsKeyId", "preset-mode": "hidden",
+                                              "preset-value": "alias/fraud-dev", "preset-account": "333333333311"})
+    assert response.status_code == 302, response.content.decode()[:500]
+    preset = domain.presets.get(key="KmsKeyId")
+    assert preset.account == world.account and preset.team is None and preset.environment == ""
+    page = client.get(url).content.decode()
+    assert "fraud-detection-dev (333333333311)" in page and "alias/fraud-dev" in page
+    refused = client.post(add, {"preset-key": "KmsKeyId", "preset-mode": "hidden", "preset-value": "x",
+                                             "preset-account": "333333333311", "preset-environment": "dev"})
+    assert refused.status_code == 400 and "An account already names its team and environment." in refused.content.decode()
