@@ -68,26 +68,26 @@ def test_lead_builds_domain_then_user_profile_then_mlops_project_in_the_demo(dem
     base = live_server.url
     sign_in(page, base, LEAD, DEMO_PASSWORD)
     domain_url = _request(page, base, "SageMaker Studio Domain",
-                          {"Product name": "fraud-studio", "DomainName": "fraud-studio"})
+                          {"Product name": "lead-studio", "DomainName": "lead-studio"})
     assert page.get_by_test_id("state").inner_text() == "Waiting for approval"
     screenshot("demo-studio-01-domain-waiting")
-    _approve(page, base, "fraud-studio", domain_url)
-    domain = ProvisioningRequest.objects.get(name="fraud-studio")
+    _approve(page, base, "lead-studio", domain_url)
+    domain = ProvisioningRequest.objects.get(name="lead-studio")
     assert domain.state == "available", domain.error_message
     assert domain.parameters["VpcId"].startswith("vpc-") and domain.parameters["SecurityGroupIds"].startswith("sg-")
     domain_id = _available(page, domain_url, screenshot, "demo-studio-02-domain-available")["DomainId"]
     assert domain_id.startswith("d-")
 
     profile_url = _request(page, base, "SageMaker User Profile",
-                           {"Product name": "fraud-lead-profile", "DomainId": domain_id,
+                           {"Product name": "lead-profile", "DomainId": domain_id,
                             "UserProfileName": "fraud-lead"})
     if page.get_by_test_id("state").inner_text() == "Waiting for approval":
-        _approve(page, base, "fraud-lead-profile", profile_url)
+        _approve(page, base, "lead-profile", profile_url)
     assert _available(page, profile_url, screenshot, "demo-studio-03-profile-available")["DomainId"] == domain_id
 
     project_url = _request(page, base, "MLOps Project: Model Build and Train",
-                           {"Product name": "fraud-build", "SageMakerProjectName": "fraud-build"})
+                           {"Product name": "lead-build", "SageMakerProjectName": "lead-build"})
     if page.get_by_test_id("state").inner_text() == "Waiting for approval":
-        _approve(page, base, "fraud-build", project_url)
+        _approve(page, base, "lead-build", project_url)
     assert "ModelPackageGroupName" in _available(page, project_url, screenshot, "demo-studio-04-project-available")
     assert not page.console_errors, page.console_errors
