@@ -8,7 +8,7 @@ user do this action here at all?" (403 when not).
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from rest_framework.permissions import BasePermission
 
 from portal.models import GlobalRole, Membership, RoleAssignment, Team, TeamRole
@@ -136,6 +136,24 @@ def has_perm(user, action: str, model, team_id: int | None = None) -> bool:
     if teams is None:
         return True
     return bool(teams) if team_id is None else team_id in teams
+
+
+def users_with_perm(action: str, model, team_id: int | None = None) -> QuerySet:
+    """The active users ``has_perm`` lets do ``action`` on ``model`` (within ``team_id`` when
+    given): holders of the rule's global roles (unscoped, or scoped to the team's line of business)
+    and the team's members with one of its team roles. The one answer to "who could decide or fix
+    this?"; callers narrow it further (e.g. not the requester)."""
+    from django.contrib.auth import get_user_model
+
+    rule = _rule(model, action)
+    roles = Q(role_assignments__role__in=rule.global_roles)
+    query = roles & Q(role_assignments__line_of_business="")
+    if team_id is not None:
+        line = Team.objects.filter(pk=team_id).values_list("line_of_business", flat=True).first()
+        if line:
+            query |= roles & Q(role_assignments__line_of_business=line)
+        query |= Q(memberships__team_id=team_id, memberships__role__in=rule.team_roles)
+    return get_user_model().objects.filter(query, is_active=True).distinct()
 
 
 def require(user, action: str, model, team_id: int | None = None) -> None:

@@ -66,6 +66,8 @@ class ProvisioningRequestSerializer(serializers.ModelSerializer):
     account = serializers.SlugRelatedField(slug_field="account_id", read_only=True)
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    undecidable = serializers.SerializerMethodField(
+        help_text="Why nobody who exists may decide the request; empty when someone may.")
 
     class Meta:
         model = ProvisioningRequest
@@ -73,7 +75,13 @@ class ProvisioningRequestSerializer(serializers.ModelSerializer):
                   "parameters", "state", "state_label", "operation", "provision_token", "record_id",
                   "provisioned_product_id", "outputs", "error_message", "estimated_monthly_usd", "approval_reason",
                   "over_budget", "decided_by", "decided_at", "decision_comment", "created_at", "submitted_at",
-                  "state_changed_at", "finished_at", "expires_at"]
+                  "state_changed_at", "finished_at", "expires_at", "undecidable"]
+
+    def get_undecidable(self, item) -> str:
+        known = self.context.setdefault("approver_ids", {})      # one query per team, not per row
+        if item.team_id not in known:
+            known[item.team_id] = services.approver_ids(item.team_id)
+        return services.undecidable_reason(item, known[item.team_id])
 
 
 class ProvisioningRequestCreateSerializer(serializers.Serializer):

@@ -38,11 +38,11 @@ def classify(error: Exception) -> AwsCallError:
     return AwsCallError("transient", type(error).__name__, str(error))
 
 
-def _client(account_id: str | None = None):
-    """A Service Catalog client (in ``account_id`` through the portal's role); a failure to get
-    one (e.g. AssumeRole refused) is classified like any other AWS error."""
+def _client(account_id: str | None = None, service: str = SC):
+    """A Service Catalog (or ``service``) client, in ``account_id`` through the portal's role; a
+    failure to get one (e.g. AssumeRole refused) is classified like any other AWS error."""
     try:
-        return client(SC, account_id)
+        return client(service, account_id)
     except (ClientError, BotoCoreError) as error:
         raise classify(error) from error
 
@@ -204,3 +204,32 @@ def describe_plan(*, account_id: str, plan_id: str) -> dict:
 
 def delete_plan(*, account_id: str, plan_id: str) -> None:
     _call(_client(account_id).delete_provisioned_product_plan, PlanId=plan_id)
+
+
+# -- the accounts' network (EC2, in the member account) ----------------------------------------
+def account_network(account_id: str) -> dict[str, str] | None:
+    """The network SageMaker workloads of ``account_id`` use: its default VPC (else its first),
+    that VPC's subnets (ordered by Availability Zone) and its ``default`` security group, as
+    parameter values {VpcId, SubnetIds, SecurityGroupIds} (lists comma-separated). None when the
+    account has no VPC with subnets (DescribeVpcs, DescribeSubnets, DescribeSecurityGroups)."""
+    ec2 = _client(account_id, "ec2")
+
+    def every(operation: str, key: str, **params) -> list[dict]:
+        try:
+            return [item for page in ec2.get_paginator(operation).paginate(**params) for item in page.get(key, [])]
+        except (ClientError, BotoCoreError) as error:
+            raise classify(error) from error
+
+    vpcs = sorted(every("describe_vpcs", "Vpcs"), key=lambda vpc: (not vpc.get("IsDefault"), vpc["VpcId"]))
+    if not vpcs:
+        return None
+    vpc_id = vpcs[0]["VpcId"]
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+    subnets = sorted(every("describe_subnets", "Subnets", Filters=in_vpc),
+                     key=lambda subnet: (subnet.get("AvailabilityZone", ""), subnet["SubnetId"]))
+    if not subnets:
+        return None
+    groups = every("describe_security_groups", "SecurityGroups",
+                   Filters=[*in_vpc, {"Name": "group-name", "Values": ["default"]}])
+    return {"VpcId": vpc_id, "SubnetIds": ",".join(subnet["SubnetId"] for subnet in subnets),
+            "SecurityGroupIds": ",".join(group["GroupId"] for group in groups)}

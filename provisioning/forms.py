@@ -5,7 +5,7 @@ everything on the server and its messages land on the fields, keeping what was t
 from django import forms
 from django.core.validators import RegexValidator
 
-from portal.models import Environment, Team, TeamRole
+from portal.models import AwsAccount, Environment, Team, TeamRole
 from provisioning.models import CatalogProduct, ParameterPreset, product_name_validator
 from provisioning.policies import allowed_values
 
@@ -130,6 +130,11 @@ class PresetForm(forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.order_by("name"), required=False,
                                   empty_label="Every team")
     environment = forms.ChoiceField(choices=[("", "Every environment")] + list(Environment.choices), required=False)
+    account = forms.ModelChoiceField(queryset=AwsAccount.objects.filter(team__isnull=False).order_by("name"),
+                                     required=False, empty_label="Every account (of the team and environment)",
+                                     to_field_name="account_id",
+                                     help_text="One account's own value (its network, for example); leave the "
+                                               "team and environment empty then.")
 
     def __init__(self, *args, keys: list[str], **kwargs):
         super().__init__(*args, **kwargs)

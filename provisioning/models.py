@@ -102,9 +102,10 @@ class CatalogVersion(models.Model):
 
 
 class ParameterPreset(models.Model):
-    """A per-team-environment rule for one parameter of a product: a default the requester may
-    change, a hidden value the platform sets (VPC, subnets, KMS key), or a list of allowed values
-    (e.g. instance types a team may use)."""
+    """A rule for one parameter of a product, for every account, a team, an environment or one
+    account: a default the requester may change, a hidden value the platform sets (VPC, subnets,
+    KMS key: networks are per account), or a list of allowed values (e.g. instance types a team may
+    use). The most specific rule wins: account, then team and environment, team, environment."""
 
     class Mode(models.TextChoices):
         DEFAULT = "default", "Default (requester may change it)"
@@ -116,13 +117,15 @@ class ParameterPreset(models.Model):
                              help_text="Empty: every team.")
     environment = models.CharField(max_length=10, choices=Environment.choices, blank=True,
                                    help_text="Empty: every environment.")
+    account = models.ForeignKey(AwsAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                help_text="Empty: every account of the team and environment.")
     key = models.CharField(max_length=255, help_text="ParameterKey")
     mode = models.CharField(max_length=10, choices=Mode.choices)
     value = models.CharField(max_length=4096)
 
     class Meta:
         ordering = ["product", "key", "team", "environment"]
-        constraints = [models.UniqueConstraint(fields=["product", "team", "environment", "key", "mode"],
+        constraints = [models.UniqueConstraint(fields=["product", "team", "environment", "account", "key", "mode"],
                                                name="parameter_preset_unique")]
 
     def __str__(self):
@@ -130,7 +133,7 @@ class ParameterPreset(models.Model):
 
     @property
     def specificity(self) -> int:
-        return (2 if self.team_id else 0) + (1 if self.environment else 0)
+        return (4 if self.account_id else 0) + (2 if self.team_id else 0) + (1 if self.environment else 0)
 
 
 class RequestState(models.TextChoices):

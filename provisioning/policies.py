@@ -35,12 +35,15 @@ def register_policies() -> None:
 
 
 # -- presets --------------------------------------------------------------------------------
-def presets_for(product, team, environment: str) -> dict[str, dict[str, str]]:
-    """{key: {mode: value}} for this team and environment; the most specific preset wins.
-    EnvironmentName defaults to the account's environment unless a preset says otherwise."""
+def presets_for(product, account) -> dict[str, dict[str, str]]:
+    """{key: {mode: value}} for requests in this account (its team and environment); the most
+    specific preset wins. EnvironmentName defaults to the account's environment unless a preset
+    says otherwise."""
+    environment = account.environment
     chosen: dict[tuple[str, str], ParameterPreset] = {}
     for preset in product.presets.all():
-        if preset.team_id not in (None, team.pk) or preset.environment not in ("", environment):
+        if (preset.account_id not in (None, account.pk) or preset.team_id not in (None, account.team_id)
+                or preset.environment not in ("", environment)):
             continue
         current = chosen.get((preset.key, preset.mode))
         if current is None or preset.specificity > current.specificity:

@@ -8,12 +8,12 @@ written with compare-and-set under ``select_for_update``, so a repeated or concu
 no-op.
 """
 import logging
+import re
 import time
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.urls import reverse
@@ -24,9 +24,9 @@ from portal import retry
 from portal.audit import audit_record
 from portal.budgets import budget_excess
 from portal.errors import DomainError, InvalidTransition
-from portal.models import AwsAccount, GlobalRole, Membership, RoleAssignment, Team, TeamRole
+from portal.models import AwsAccount, Team, TeamRole
 from portal.notifications import notify
-from portal.permissions import SYSTEM, has_perm, is_platform_admin, require, team_roles
+from portal.permissions import SYSTEM, has_perm, is_platform_admin, require, team_roles, users_with_perm
 from provisioning import aws
 from provisioning.models import (
     HOURS_PER_MONTH, CatalogProduct, CatalogVersion, ParameterPreset, ProvisionedProduct, ProvisioningRequest,
@@ -164,9 +164,10 @@ def catalog_policy_update(*, actor, product: CatalogProduct, enabled: bool, allo
 
 
 def preset_set(*, actor, product: CatalogProduct, key: str, mode: str, value: str, team=None,
-               environment: str = "") -> ParameterPreset:
-    """Add or change a parameter preset (default, hidden or allowed values). Idempotent per
-    (product, team, environment, key, mode). Audited."""
+               environment: str = "", account: AwsAccount | None = None) -> ParameterPreset:
+    """Add or change a parameter preset (default, hidden or allowed values) for every account, a
+    team and/or environment, or one account (which implies its team and environment). Idempotent
+    per (product, team, environment, account, key, mode). Audited."""
     require(actor, "change", ParameterPreset)
     known = {p["ParameterKey"] for v in product.versions.all() for p in v.parameters}
     if key not in known:
@@ -174,18 +175,62 @@ def preset_set(*, actor, product: CatalogProduct, key: str, mode: str, value: st
                           fields={"key": ["Unknown parameter."]})
     if mode not in ParameterPreset.Mode.values:
         raise DomainError("Choose default, hidden or allowed.", fields={"mode": ["Unknown mode."]})
+    if account is not None and (team is not None or environment):
+        raise DomainError("Choose one account, or a team and environment, not both.",
+                          fields={"account": ["An account already names its team and environment."]})
     with transaction.atomic():
         preset, created = ParameterPreset.objects.select_for_update().get_or_create(
-            product=product, team=team, environment=environment, key=key, mode=mode, defaults={"value": value})
+            product=product, team=team, environment=environment, account=account, key=key, mode=mode,
+            defaults={"value": value})
         if not created and preset.value == value:
             return preset
         before = None if created else {"value": preset.value}
         preset.value = value
         preset.save()
-        audit_record(actor=actor, action="catalog.preset_set", target=preset, team=team, before=before,
+        audit_record(actor=actor, action="catalog.preset_set", target=preset,
+                     team=team or (account.team if account else None), before=before,
                      after={"product": product.name, "key": key, "mode": mode, "value": value,
-                            "team": team.slug if team else "", "environment": environment})
+                            "team": team.slug if team else "", "environment": environment,
+                            "account": account.account_id if account else ""})
     return preset
+
+
+NETWORK_PARAMETERS = ("VpcId", "SubnetIds", "SecurityGroupIds")
+
+
+def preset_account_networks(*, actor, accounts=None) -> dict:
+    """Set, per team account (or the ``accounts`` given), hidden presets of the network parameters
+    (NETWORK_PARAMETERS) of every catalog product that takes them, to the network read from that
+    account (``aws.account_network``: EC2 in the member account). A changed network replaces the
+    old values; an unchanged one writes nothing (``preset_set``). An account AWS will not let the
+    portal read (still being created, role missing) is logged and skipped. Returns {"accounts": how
+    many got a network, "unreadable": their ids}."""
+    require(actor, "change", ParameterPreset)
+    products = [(product, {p["ParameterKey"] for v in product.versions.filter(in_catalog=True) for p in v.parameters}
+                 & set(NETWORK_PARAMETERS))
+                for product in CatalogProduct.objects.filter(in_catalog=True).prefetch_related("versions")]
+    products = [(product, keys) for product, keys in products if keys]
+    outcome = {"accounts": 0, "unreadable": []}
+    if not products:
+        return outcome
+    if accounts is None:
+        accounts = AwsAccount.objects.filter(team__isnull=False, status="ACTIVE").order_by("account_id")
+    for account in accounts:
+        try:
+            network = aws.account_network(account.account_id)
+        except aws.AwsCallError as error:
+            log.warning("Could not read the network of account %s: %s", account.account_id, error)
+            outcome["unreadable"].append(account.account_id)
+            continue
+        if not network:
+            continue
+        for product, keys in products:
+            for key in sorted(keys):
+                if network.get(key):
+                    preset_set(actor=actor, product=product, key=key, mode=ParameterPreset.Mode.HIDDEN,
+                               value=network[key], account=account)
+        outcome["accounts"] += 1
+    return outcome
 
 
 def preset_delete(*, actor, preset: ParameterPreset) -> None:
@@ -224,10 +269,27 @@ def _url(request: ProvisioningRequest) -> str:
 
 
 def _approvers(request: ProvisioningRequest):
-    User = get_user_model()
-    leads = Membership.objects.filter(team=request.team, role=TeamRole.LEAD).values_list("user_id", flat=True)
-    admins = RoleAssignment.objects.filter(role=GlobalRole.PLATFORM_ADMIN).values_list("user_id", flat=True)
-    return User.objects.filter(pk__in=set(leads) | set(admins), is_active=True).exclude(pk=request.requester_id)
+    """Who may decide the request: anyone the policy lets approve in its team but the requester."""
+    return users_with_perm("approve", ProvisioningRequest, request.team_id).exclude(pk=request.requester_id)
+
+
+def approver_ids(team_id: int) -> set[int]:
+    """Ids of the people the policy lets decide the team's requests (the requester excepted later)."""
+    return set(users_with_perm("approve", ProvisioningRequest, team_id).values_list("pk", flat=True))
+
+
+def undecidable_reason(request: ProvisioningRequest, approvers: set[int] | None = None) -> str:
+    """A sentence when a request waiting for approval has nobody who may decide it (no platform
+    admin, and the requester is the team's only lead), else "". Shown on its page and in the API.
+    ``approvers``: ``approver_ids`` of its team, when the caller has them (lists)."""
+    if request.state != S.PENDING_APPROVAL:
+        return ""
+    approvers = approver_ids(request.team_id) if approvers is None else approvers
+    if approvers - {request.requester_id}:
+        return ""
+    return ("Nobody can decide this request: only a lead of the team (other than the requester) or a platform "
+            "admin may, and none exists. A platform admin must make someone a lead of the team; otherwise "
+            "cancel it.")
 
 
 def _notify_requester(request: ProvisioningRequest, kind: str, subject: str, body: str = "") -> None:
@@ -299,7 +361,7 @@ def request_validate(*, actor, product: CatalogProduct, account: AwsAccount, ver
             state__in=[S.REJECTED, S.CANCELLED, S.TERMINATED]).exists()
         if clash:
             problems["name"] = "A product with this name already exists (or is requested) in this account."
-    presets = presets_for(product, team, account.environment)
+    presets = presets_for(product, account)
     values, secrets, parameter_problems = resolve_values(version.parameters, presets, parameters)
     problems.update(parameter_problems)
     estimate = (product.hourly_price_usd * HOURS_PER_MONTH).quantize(Decimal("0.01"))
@@ -356,6 +418,9 @@ def _submit(request: ProvisioningRequest, actor) -> None:
                body=f"{request.requester.get_username()} asks for {request.product.name} in {request.account.name} "
                     f"(estimated ${request.estimated_monthly_usd}/month). {request.approval_reason}",
                url=_url(request), team=request.team)
+        reason = undecidable_reason(request)
+        if reason:     # no platform admin exists (they could decide): the page and the API say so
+            _step(request, "undecidable", RequestStep.Outcome.WAITING, reason)
     else:
         _transition(request, "auto_approve", actor=SYSTEM,
                     detail="the product needs no approval and the estimate fits the team's budget")
@@ -415,7 +480,9 @@ def request_cancel(*, actor, request: ProvisioningRequest) -> ProvisioningReques
 
 def request_retry(*, actor, request: ProvisioningRequest) -> ProvisioningRequest:
     """Retry the failed operation. A failed provisioning whose product exists in AWS (ERROR) is
-    first removed, then provisioned again with a new token. Schedules the work after commit."""
+    first removed, then provisioned again with a new token. Platform-set (hidden preset) values are
+    taken as they are now, so a preset a platform admin corrected reaches AWS. Schedules the work
+    after commit."""
     _require_operator(actor, request, "retry")
     with transaction.atomic():
         request = _locked(request)
@@ -424,6 +491,13 @@ def request_retry(*, actor, request: ProvisioningRequest) -> ProvisioningRequest
             operation = Op.PROVISION
         attempt = request.attempt + 1
         changes = {"attempt": attempt, "record_id": "", "error_message": "", "poll_attempt": 0}
+        field = "pending_parameters" if operation == Op.UPDATE else "parameters"
+        sent = getattr(request, field)
+        corrected = {key: rules["hidden"] for key, rules in presets_for(request.product, request.account).items()
+                     if "hidden" in rules and key in sent and sent[key] != rules["hidden"]}
+        if corrected and operation in (Op.PROVISION, Op.UPDATE):
+            changes[field] = {**sent, **corrected}
+            changes["detail"] = "platform-set values now " + ", ".join(f"{k}={v}" for k, v in corrected.items())
         if operation == Op.PROVISION:
             action = "retry_provision"
             if request.provisioned_product_id:
@@ -447,7 +521,7 @@ def request_update(*, actor, request: ProvisioningRequest, parameters: dict,
     with a new stored token). Raises DomainError when nothing changed or a value is invalid."""
     _require_operator(actor, request, "update")
     version = version or request.version
-    presets = presets_for(request.product, request.team, request.account.environment)
+    presets = presets_for(request.product, request.account)
     merged = {**request.parameters, **{k: v for k, v in parameters.items() if v not in (None, "")}}
     values, secrets, problems = resolve_values(version.parameters, presets, merged)
     problems.update(check_guardrails(account=request.account, values=values))
@@ -474,7 +548,7 @@ def request_update_preview(*, actor, request: ProvisioningRequest, parameters: d
     _require_operator(actor, request, "update")
     if request.state != S.AVAILABLE:
         raise InvalidTransition("Only an available product can be updated.")
-    presets = presets_for(request.product, request.team, request.account.environment)
+    presets = presets_for(request.product, request.account)
     merged = {**request.parameters, **{k: v for k, v in parameters.items() if v not in (None, "")}}
     values, _secrets, problems = resolve_values(request.version.parameters, presets, merged)
     if problems:
@@ -571,7 +645,8 @@ def request_execute(*, request_id: int, attempt: int = 0) -> str:
                 return "retry"
             _step(request, action, RequestStep.Outcome.ERROR, f"{error.code}: {error.message}", started)
             _fail(request, f"AWS refused the request: {error.message}" if error.kind == "invalid"
-                  else f"AWS kept failing ({error.code}: {error.message}); retry later.")
+                  else f"AWS kept failing ({error.code}: {error.message}); retry later.",
+                  aws_message=error.message if error.kind == "invalid" else "")
             return "failed"
     with transaction.atomic():
         request = _locked(request_id)
@@ -669,7 +744,8 @@ def request_poll(*, request_id: int, attempt: int = 0) -> str:
         _step(request, "DescribeRecord", RequestStep.Outcome.ERROR,
               f"Record {record_id} {record['status']}: " + "; ".join(
                   f"{e['code']}: {e['description']}" for e in record["errors"]), started)
-        _fail(request, plain_record_errors(request.operation, record["errors"]))
+        _fail(request, plain_record_errors(request.operation, record["errors"]),
+              aws_message=" ".join(e["description"] for e in record["errors"]))
         return "failed"
 
 
@@ -728,7 +804,30 @@ def _succeed(request: ProvisioningRequest, record: dict) -> None:
                       "Outputs: " + ", ".join(f"{o['OutputKey']}={o['OutputValue']}" for o in record["outputs"]))
 
 
-def _fail(request: ProvisioningRequest, message: str) -> None:
+def _platform_set_keys(request: ProvisioningRequest, aws_message: str) -> list[str]:
+    """The parameters AWS's message names (by key or value) whose value the platform set (a hidden
+    preset the requester cannot change)."""
+    presets = presets_for(request.product, request.account)
+    sent = request.pending_parameters if request.operation == Op.UPDATE else request.parameters
+    return [key for key, value in sent.items() if "hidden" in presets.get(key, {}) and (
+        re.search(rf"\b{re.escape(key)}\b", aws_message) or (value and value in aws_message))]
+
+
+def _fail(request: ProvisioningRequest, message: str, aws_message: str = "") -> None:
+    """Fail the request and tell the requester. When AWS refused a platform-set value, the message
+    says so and who can fix it (retrying alone would send the same value), and the platform admins
+    are told too."""
+    keys = _platform_set_keys(request, aws_message) if aws_message else []
+    if keys:
+        admins = users_with_perm("change", ParameterPreset)
+        names = ", ".join(admin.get_username() for admin in admins) or "none exists: ask your portal operator"
+        message = (f"{message.removesuffix(' Fix the cause, then retry.')} The value of {', '.join(keys)} is set "
+                   f"by the platform, not by you: a platform admin ({names}) must correct the preset of "
+                   f"{request.product.name} for {request.account.name}. Retry after that: it takes the corrected "
+                   "value (retrying before sends the same one).")
+        notify(users=admins, kind="request.preset_failed", team=request.team, url=_url(request),
+               subject=f"A platform preset broke {request.name}: {', '.join(keys)} of {request.product.name} "
+                       f"in {request.account.name}", body=message)
     _transition(request, "fail", actor=SYSTEM, detail=message, error_message=message, secret_parameters={})
     if request.operation == Op.UPDATE:
         ProvisionedProduct.objects.filter(request=request).update(status="TAINTED", status_message=message)

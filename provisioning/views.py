@@ -94,7 +94,7 @@ def catalog_policy(request, product_id):
             return redirect("provisioning:catalog_policy", product_id=product.product_id)
     return render(request, "provisioning/catalog_policy.html", {
         "product": product, "form": form, "preset_form": preset_form,
-        "presets": product.presets.select_related("team").order_by("key", "mode")})
+        "presets": product.presets.select_related("team", "account").order_by("key", "mode")})
 
 
 @login_required
@@ -114,7 +114,7 @@ def preset_add(request, product_id):
             return redirect("provisioning:catalog_policy", product_id=product.product_id)
     return render(request, "provisioning/catalog_policy.html", {
         "product": product, "form": ProductPolicyForm(instance=product, prefix="policy"), "preset_form": preset_form,
-        "presets": product.presets.select_related("team").order_by("key", "mode")}, status=400)
+        "presets": product.presets.select_related("team", "account").order_by("key", "mode")}, status=400)
 
 
 @login_required
@@ -145,7 +145,7 @@ def request_create(request, product_id):
     wanted = request.POST.get("version") or request.GET.get("version")
     version = next((v for v in versions if v.artifact_id == wanted), None) or next(
         (v for v in versions if not v.deprecated), None)
-    presets = presets_for(product, account.team, account.environment)
+    presets = presets_for(product, account)
     version_switch = request.method == "POST" and request.POST.get("action") == "reload"
     form = RequestForm(request.POST if request.method == "POST" and not version_switch else None,
                        initial=({k: v for k, v in request.POST.items() if k in FIXED_FIELDS} if version_switch else None),
@@ -218,7 +218,7 @@ def _detail_context(request, item) -> dict:
         "may_retry": operate and any(a.startswith("retry") for a in actions),
         "may_update": operate and "update" in actions,
         "may_terminate": operate and "terminate" in actions and bool(item.provisioned_product_id),
-        "decision_form": DecisionForm(),
+        "decision_form": DecisionForm(), "undecidable": services.undecidable_reason(item),
         "live": item.state in (RequestState.SUBMITTED, RequestState.PENDING_APPROVAL, *IN_FLIGHT_STATES),
     }
 
@@ -282,7 +282,7 @@ def request_update(request, pk):
     item = _request_visible(request, pk)
     if not services.may_operate(request.user, item):
         raise PermissionDenied("Only the requester, a team lead or a platform admin may update this product.")
-    presets = presets_for(item.product, item.team, item.account.environment)
+    presets = presets_for(item.product, item.account)
     form = UpdateForm(request.POST or None, parameters=item.version.parameters, presets=presets,
                       current=item.parameters)
     preview = None

@@ -34,6 +34,8 @@ class AccountRequestSerializer(serializers.ModelSerializer):
     approvals = AccountApprovalSerializer(many=True, read_only=True)
     baseline_products = AccountBaselineProductSerializer(many=True, read_only=True)
     queue_position = serializers.SerializerMethodField()
+    undecidable = serializers.SerializerMethodField(
+        help_text="Why nobody who exists can give the approvals the request still needs; empty when someone can.")
 
     class Meta:
         model = AccountRequest
@@ -42,10 +44,16 @@ class AccountRequestSerializer(serializers.ModelSerializer):
                   "vending_path", "account_id", "create_request_id", "failure_reason", "error_message",
                   "approvals_required", "approvals", "decided_by", "decided_at", "decision_comment",
                   "baseline_products", "created_at", "queued_at", "state_changed_at", "finished_at",
-                  "queue_position"]
+                  "queue_position", "undecidable"]
 
     def get_queue_position(self, item) -> int | None:
         return services.queue_position(item) if item.state == "queued" else None
+
+    def get_undecidable(self, item) -> str:
+        known = self.context.setdefault("approver_ids", {})      # one query per team, not per row
+        if item.team_id not in known:
+            known[item.team_id] = services.approver_ids(item.team_id)
+        return services.undecidable_reason(item, known[item.team_id])
 
 
 class AccountRequestCreateSerializer(serializers.Serializer):

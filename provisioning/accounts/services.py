@@ -9,7 +9,6 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
@@ -20,7 +19,7 @@ from portal.audit import audit_record
 from portal.errors import Conflict, DomainError
 from portal.models import AwsAccount, Team
 from portal.notifications import notify
-from portal.permissions import SYSTEM, has_perm, is_platform_admin, require
+from portal.permissions import SYSTEM, has_perm, is_platform_admin, require, users_with_perm
 from portal.services import account_link
 from provisioning import aws as catalog_aws
 from provisioning.accounts import aws
@@ -30,6 +29,7 @@ from provisioning.accounts.models import (
 )
 from provisioning.accounts.transitions import next_state
 from provisioning.models import CatalogProduct
+from provisioning.services import preset_account_networks
 
 DEFAULT_OUS = {"dev": "Workloads/NonProd", "test": "Deployments/NonProd", "prod": "Deployments/Prod",
                "sandbox": "Sandbox"}
@@ -80,9 +80,23 @@ def allowed_ous() -> list[str]:
     return sorted(set(mapping.values()) | set(_setting("ACCOUNT_ALLOWED_OUS", [])))
 
 
+def email_taken(email: str) -> bool:
+    """Whether an account or a live request (not rejected or cancelled) already uses ``email``."""
+    return (AccountRequest.objects.exclude(state__in=[S.REJECTED, S.CANCELLED]).filter(email__iexact=email).exists()
+            or AwsAccount.objects.filter(email__iexact=email).exists())
+
+
 def generated_email(team: Team, environment: str) -> str:
+    """The root e-mail ACCOUNT_EMAIL_PATTERN gives a new account of ``team`` in ``environment``:
+    the first one not taken, so a team's second dev account gets ``...-dev-2@...``."""
     pattern = _setting("ACCOUNT_EMAIL_PATTERN", "aws+{team}-{env}@example.com")
-    return pattern.format(team=team.slug, env=environment)
+    email = pattern.format(team=team.slug, env=environment)
+    local, at, domain = email.rpartition("@")
+    number = 1
+    while at and email_taken(email):
+        number += 1
+        email = f"{local}-{number}@{domain}"
+    return email
 
 
 def email_problem(email: str) -> str | None:
@@ -121,8 +135,46 @@ def _transition(item: AccountRequest, action: str, detail: str = "", outcome: st
 
 
 def _platform_admins():
-    return get_user_model().objects.filter(role_assignments__role="platform_admin",
-                                           role_assignments__line_of_business="", is_active=True).distinct()
+    """Who decides account requests (the policy's ``approve`` rule)."""
+    return users_with_perm("approve", AccountRequest)
+
+
+def approver_ids(team_id: int) -> set[int]:
+    """Ids of the people the policy lets decide account requests of the team."""
+    return set(users_with_perm("approve", AccountRequest, team_id).values_list("pk", flat=True))
+
+
+def undecidable_reason(item: AccountRequest, approvers: set[int] | None = None) -> str:
+    """A sentence when the approvals ``item`` still needs cannot come from anyone who exists: those
+    the policy lets decide (``approvers``, default ``approver_ids``) minus the requester and whoever
+    already approved it (e.g. a platform admin's own request above the second-approval budget with
+    only two platform admins); else "". Shown on its page and API; platform admins are notified
+    when it happens. Reads ``item.approvals`` (prefetch it for lists)."""
+    if item.state not in AWAITING_DECISION:
+        return ""
+    approvals = [a for a in item.approvals.all() if a.decision == AccountApproval.Decision.APPROVE]
+    still = item.approvals_required - len(approvals)
+    approvers = approver_ids(item.team_id) if approvers is None else approvers
+    able = len(approvers - {item.requester_id} - {a.decided_by_id for a in approvals})
+    if able >= still:
+        return ""
+    given = len(approvals)
+    who = "platform admins other than the requester" + (" and the first approver" if given else "")
+    return (f"Nobody can {'give the second approval' if given else 'approve this request'}: it needs {still} more "
+            f"approval{'s' if still > 1 else ''} by different {who}, and {able or 'none'} exist"
+            f"{'s' if able == 1 else ''}. A platform admin must give another person the platform admin role "
+            "(Roles page); otherwise reject or cancel it"
+            + (f" and request a budget of ${second_approval_threshold():,} or less, which needs one approval."
+               if item.approvals_required > 1 else "."))
+
+
+def _tell_if_undecidable(item: AccountRequest) -> None:
+    """Notify the platform admins when nobody existing can decide ``item`` (caller's transaction)."""
+    reason = undecidable_reason(item)
+    if reason:
+        _log(item, "undecidable", AccountRequestStep.Outcome.WAITING, reason)
+        notify(users=_platform_admins(), kind="account_request.undecidable", team=item.team, url=_url(item),
+               subject=f"Nobody can decide the account request {item.account_name} ({item.team.name})", body=reason)
 
 
 def _url(item) -> str:
@@ -193,8 +245,7 @@ def account_request_create(*, actor, team: Team, environment: str, purpose: str,
         if account_name and (live.filter(account_name__iexact=account_name).exists()
                              or AwsAccount.objects.filter(name__iexact=account_name).exists()):
             problem("account_name", f"The account name {account_name!r} is already used; choose another.")
-        if email and (live.filter(email__iexact=email).exists()
-                      or AwsAccount.objects.filter(email__iexact=email).exists()):
+        if email and email_taken(email):
             problem("email", f"The root e-mail {email} is already used by another account or request; "
                              "choose another.")
         if problems:
@@ -213,6 +264,7 @@ def account_request_create(*, actor, team: Team, environment: str, purpose: str,
         audit_record(actor=actor, action="account_request.create", target=item, team=team, after=_snapshot(item))
         notify(users=_platform_admins(), kind="account_request.pending", team=team, url=_url(item),
                subject=f"Account request to approve: {item.account_name} ({team.name}, {environment})")
+        _tell_if_undecidable(item)
     return item
 
 
@@ -267,6 +319,7 @@ def account_request_approve(*, actor, request: AccountRequest, comment: str = ""
             notify(users=others, kind="account_request.second_approval", team=item.team, url=_url(item),
                    subject=f"Second approval needed: {item.account_name} ({item.team.name}, "
                            f"${item.monthly_budget_usd:,}/month), first approved by {actor.get_username()}")
+            _tell_if_undecidable(item)
             return item
         _decide(item, actor, "approve", AccountApproval.Decision.APPROVE, comment, f"Approved by {by}")
         item.decided_by, item.decided_at, item.decision_comment = (actor if actor.pk else None), timezone.now(), comment
@@ -738,8 +791,15 @@ def _step_baseline(item: AccountRequest) -> float | None:
     tags = _tags(item)
     aws.tag_account(account_id=item.account_id, tags=tags)
     _log(item, "TagResource", detail=", ".join(f"{k}={v}" for k, v in tags.items()))
-    account_link(actor=SYSTEM, account_id=item.account_id, name=item.account_name, environment=item.environment,
-                 team=item.team, ou_path=item.ou_path, email=item.email)
+    account = account_link(actor=SYSTEM, account_id=item.account_id, name=item.account_name,
+                           environment=item.environment, team=item.team, ou_path=item.ou_path, email=item.email)
+    networks = preset_account_networks(actor=SYSTEM, accounts=[account])
+    if networks["accounts"]:
+        _log(item, "network presets", detail="The catalog products' network parameters are preset to the account's "
+                                             "own network (its default VPC, subnets and security group).")
+    elif networks["unreadable"]:
+        _log(item, "network presets", AccountRequestStep.Outcome.ERROR,
+             "The account's network could not be read: a platform admin should preset it (catalog policy page).")
     before = _snapshot(item)
     _transition(item, "finish", f"Account {item.account_id} is ready and in the inventory.")
     item.finished_at = timezone.now()

@@ -97,6 +97,7 @@ def _detail_context(request, item) -> dict:
             "position": services.queue_position(item), "approvals": approvals,
             "baseline": list(item.baseline_products.all()),
             "threshold": services.second_approval_threshold(), "already_approved": already_approved,
+            "undecidable": services.undecidable_reason(item),
             "may_approve": may_decide and bool({"approve", "approve_close"} & actions) and not already_approved,
             "may_reject": may_decide and bool({"reject", "reject_close"} & actions),
             "may_close": "request_close" in actions and has_perm(request.user, "change", AccountRequest, item.team_id),

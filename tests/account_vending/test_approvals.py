@@ -145,3 +145,62 @@ def test_two_admins_approving_at_once_give_one_first_and_one_second_approval(wor
     other = make_request(monthly_budget_usd=BIG)
     assert sorted(_race(other, [second_admin, second_admin])) == ["approved", "conflict"]
     assert AccountRequest.objects.get(pk=other.pk).state == "pending_second_approval"
+
+
+def test_a_request_nobody_existing_can_decide_says_so_and_tells_the_platform_admins(
+        world, make_request, threshold, second_admin, client, api_client):
+    # A platform admin's own big request: the requester may not approve it, so one admin is left for two approvals.
+    item = make_request(actor=second_admin, monthly_budget_usd=BIG)
+    reason = services.undecidable_reason(item)
+    assert "Nobody can approve this request: it needs 2 more approvals" in reason and "1 exists" in reason
+    told = Notification.objects.filter(kind="account_request.undecidable")
+    assert set(told.values_list("user__username", flat=True)) == {"platform-admin", "platform-admin-2"}
+    client.force_login(world["platform_admin"])
+    assert reason in client.get(f"/account-requests/{item.pk}/").content.decode()
+    api_client.force_authenticate(second_admin)
+    assert api_client.get(f"/api/v1/account-requests/{item.pk}/").json()["undecidable"] == reason
+    # The one admin who can approve gives the first approval: the page still says nobody can give the second.
+    services.account_request_approve(actor=world["platform_admin"], request=item)
+    item.refresh_from_db()
+    assert services.undecidable_reason(item).startswith("Nobody can give the second approval")
+    assert told.count() == 4
+    # A third platform admin makes it decidable again.
+    third = portal_services_user("platform-admin-3")
+    assert services.undecidable_reason(item) == ""
+    assert services.account_request_approve(actor=third, request=item).state == "queued"
+
+
+def test_a_request_someone_can_decide_says_nothing(world, make_request, threshold, second_admin):
+    item = make_request(monthly_budget_usd=BIG)
+    assert services.undecidable_reason(item) == ""
+    assert not Notification.objects.filter(kind="account_request.undecidable").exists()
+
+
+def portal_services_user(username):
+    from portal import services as portal_services
+    from portal.permissions import SYSTEM
+    user = portal_services.user_create(actor=SYSTEM, username=username, email=f"{username}@example.com",
+                                       password="pw-for-tests-123")
+    portal_services.role_grant(actor=SYSTEM, user=user, role="platform_admin")
+    return user
+
+
+def test_in_the_demo_a_platform_admins_own_big_request_can_be_approved_by_two_others(db, aws_endpoint, settings):
+    """The demo as `make run` seeds it: enough platform admins for the second-approval rule."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from portal.models import Team
+
+    call_command("seed_demo")
+    users = get_user_model().objects
+    requester = users.get(username="platform-admin")
+    item = services.account_request_create(
+        actor=requester, team=Team.objects.get(slug="marketing-ml"), environment="dev", purpose="Campaign models",
+        account_name="marketing-ml-big", sso_first_name="Pat", sso_last_name="Admin", sso_email=requester.email,
+        monthly_budget_usd=Decimal(services.second_approval_threshold()) + 1)
+    assert item.approvals_required == 2 and services.undecidable_reason(item) == ""
+    first, second = users.filter(pk__in=services.approver_ids(item.team_id) - {requester.pk}).order_by("username")[:2]
+    item = services.account_request_approve(actor=first, request=item)
+    assert services.undecidable_reason(item) == ""
+    assert services.account_request_approve(actor=second, request=item).state == "queued"

@@ -43,6 +43,13 @@ def test_email_generated_from_pattern(world, make_request, settings):
     assert item.email == "aws+fraud-detection-test@corp.example.com"
 
 
+def test_a_second_account_of_a_team_and_environment_gets_the_next_free_email(world, make_request, settings):
+    settings.ACCOUNT_EMAIL_PATTERN = "aws+{team}-{env}@corp.example.com"
+    emails = [make_request(email="", environment="dev").email for _ in range(3)]
+    assert emails == ["aws+fraud-detection-dev@corp.example.com", "aws+fraud-detection-dev-2@corp.example.com",
+                      "aws+fraud-detection-dev-3@corp.example.com"]
+
+
 def test_errors_name_the_rule_per_field(world, make_request):
     make_request(account_name="taken-name", email="aws+taken@example.com")
     with pytest.raises(DomainError) as error:

@@ -13,7 +13,6 @@ from portal.demo import DEMO_PASSWORD
 from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
-NETWORK = {"VpcId": "vpc-0a1b2c3d", "SubnetIds": "subnet-0a1b2c3d,subnet-1a2b3c4d", "SecurityGroupIds": "sg-0a1b2c3d"}
 
 
 @pytest.fixture
@@ -44,8 +43,7 @@ def test_lead_requests_a_domain_admin_approves_lead_sees_outputs_and_terminates(
     page.get_by_role("button", name="Sync from Service Catalog").click()
     page.wait_for_selector("text=SageMaker Studio Domain")
     domain = CatalogProduct.objects.get(name="SageMaker Studio Domain")
-    for key, value in NETWORK.items():      # the platform's network for every team's accounts
-        services.preset_set(actor=SYSTEM, product=domain, key=key, mode="hidden", value=value)
+    services.preset_account_networks(actor=SYSTEM)      # each team account's own network, read from the account
     CatalogProduct.objects.filter(pk=domain.pk).update(hourly_price_usd="0.4500")
     screenshot("provisioning-01-catalog-admin")
 

@@ -17,7 +17,7 @@ def test_seed_demo_is_idempotent_and_links_the_organization(db, aws_endpoint, ca
     first, events = counts(), AuditEvent.objects.count()
     call_command("seed_demo")
     assert counts() == first and AuditEvent.objects.count() == events
-    assert first[:3] == (3, 9, 5)
+    assert first[:3] == (3, 9, 6)
     # The seeded organization's fraud accounts (other tests may have vended more in this sandbox).
     fraud = {a.account_id: (a.environment, a.ou_path)
              for a in AwsAccount.objects.filter(team__slug="fraud-detection", account_id__in=FRAUD_ACCOUNTS)}
@@ -31,7 +31,7 @@ def test_seed_demo_is_idempotent_and_links_the_organization(db, aws_endpoint, ca
 
 def test_seed_demo_without_aws_still_creates_the_org_and_says_how_to_finish(db, capsys):
     call_command("seed_demo")
-    assert counts()[:3] == (3, 9, 5) and AwsAccount.objects.count() == 0
+    assert counts()[:3] == (3, 9, 6) and AwsAccount.objects.count() == 0
     assert "run seed_demo again" in capsys.readouterr().err
 
 

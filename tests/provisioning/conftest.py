@@ -6,7 +6,6 @@ import pytest
 from portal.permissions import SYSTEM
 
 DOMAIN = "SageMaker Studio Domain"
-HIDDEN = {"VpcId": "vpc-0a1b2c3d", "SubnetIds": "subnet-0a1b2c3d,subnet-1a2b3c4d", "SecurityGroupIds": "sg-0a1b2c3d"}
 
 
 def unique(prefix: str = "dom") -> str:
@@ -30,15 +29,14 @@ def catalog_snapshot(portal_sandbox):
 
 @pytest.fixture
 def catalog(world, aws_endpoint, catalog_snapshot):
-    """The sandbox catalog synced into the portal, with the domain product's network presets
-    for every team (hidden) and a price."""
+    """The sandbox catalog synced into the portal, with each team account's own network as hidden
+    presets (read from the account, as the shipped demo does) and a price for the domain product."""
     from provisioning import services
     from provisioning.models import CatalogProduct
 
     services.catalog_apply(actor=SYSTEM, snapshot=catalog_snapshot)
     domain = CatalogProduct.objects.get(name=DOMAIN)
-    for key, value in HIDDEN.items():
-        services.preset_set(actor=SYSTEM, product=domain, key=key, mode="hidden", value=value)
+    services.preset_account_networks(actor=SYSTEM)
     CatalogProduct.objects.filter(pk=domain.pk).update(hourly_price_usd="0.5000")
     domain.refresh_from_db()
     return {"domain": domain, "world": world, "sandbox": aws_endpoint}

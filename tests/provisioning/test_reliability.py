@@ -121,12 +121,11 @@ def test_fifty_concurrent_approve_and_cancel_calls_have_one_winner(world, catalo
         pytest.skip("needs PostgreSQL: SQLite serialises all writers, so there is no race to prove")
     from portal.permissions import SYSTEM
     from provisioning.models import CatalogProduct
-    from tests.provisioning.conftest import HIDDEN, unique
+    from tests.provisioning.conftest import unique
 
     services.catalog_apply(actor=SYSTEM, snapshot=catalog_snapshot)
     domain = CatalogProduct.objects.get(name="SageMaker Studio Domain")
-    for key, value in HIDDEN.items():
-        services.preset_set(actor=SYSTEM, product=domain, key=key, mode="hidden", value=value)
+    services.preset_account_networks(actor=SYSTEM)
     request = services.request_create(actor=world["ds"], product=domain, account=world.account, name=unique(),
                                       parameters={"DomainName": "race"})
     results, barrier = [], threading.Barrier(50)
@@ -173,6 +172,9 @@ def test_an_account_the_portal_cannot_enter_fails_with_a_sentence(make_request, 
     world = catalog["world"]
     ghost = account_link(actor=SYSTEM, account_id="999999999999", name="not-in-org", environment="dev",
                          team=world.team)
+    for key, value in {"VpcId": "vpc-0a1b2c3d", "SubnetIds": "subnet-0a1b2c3d", "SecurityGroupIds": "sg-0a1b2c3d"}.items():
+        services.preset_set(actor=SYSTEM, product=catalog["domain"], key=key, mode="hidden", value=value,
+                            account=ghost)      # set by hand: the portal cannot read a network it cannot enter
     request = make_request(world["ds"], account=ghost)
     services.request_approve(actor=world["lead"], request=request)
     assert services.request_execute(request_id=request.pk) == "failed"

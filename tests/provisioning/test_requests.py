@@ -8,13 +8,17 @@ from portal.models import AuditEvent, Notification
 from portal.permissions import SYSTEM
 from provisioning import services
 from provisioning.models import ProvisionedProduct, ProvisioningRequest, RequestState as S
+from provisioning.policies import presets_for
 from tests.provisioning.conftest import run_to_settled, unique
 
 
 def _prod_account(world):
+    """The team's prod account, linked, with its own network preset (as the demo and vending do)."""
     from portal.services import account_link
-    return account_link(actor=SYSTEM, account_id="333333333313", name="fraud-detection-prod", environment="prod",
-                        team=world.team, ou_path="Deployments/Prod")
+    account = account_link(actor=SYSTEM, account_id="333333333313", name="fraud-detection-prod", environment="prod",
+                           team=world.team, ou_path="Deployments/Prod")
+    services.preset_account_networks(actor=SYSTEM, accounts=[account])
+    return account
 
 
 def test_form_is_generated_from_the_stored_parameters(catalog, client):
@@ -28,7 +32,8 @@ def test_form_is_generated_from_the_stored_parameters(catalog, client):
     assert '<select name="NetworkIsolation"' in page and '<option value="YES" selected>' in page
     assert '<select name="DefaultInstanceType"' in page and "ml.g4dn.xlarge" in page
     assert 'name="DomainName"' in page and "1-63 letters, digits or hyphens" in page   # help from constraints
-    assert 'name="VpcId"' not in page and "vpc-0a1b2c3d" in page                       # hidden preset shown as set
+    vpc = presets_for(domain, world.account)["VpcId"]["hidden"]                         # the account's own VPC
+    assert 'name="VpcId"' not in page and vpc in page                                   # hidden preset shown as set
     assert "$365.00 per month" in page                                                  # 0.5 × 730
     assert '<option value="dev" selected>' in page                   # EnvironmentName follows the account
     assert "v1 (deprecated)" not in page
@@ -266,3 +271,18 @@ def test_expiry_reminds_once_then_terminates_through_the_normal_rules(make_reque
     assert run_to_settled(request.pk) == S.TERMINATED
     assert AuditEvent.objects.filter(target_id=str(request.pk), action="provisioning_request.terminate",
                                      actor_label="system").exists()
+
+
+def test_a_request_nobody_may_decide_says_so_on_its_page_and_in_the_api(make_request, catalog, client, api_client):
+    world = catalog["world"]
+    world["platform_admin"].is_active = False          # the lead's request: only a platform admin could decide it
+    world["platform_admin"].save()
+    request = make_request()
+    reason = services.undecidable_reason(request)
+    assert reason.startswith("Nobody can decide this request") and request.state == "pending_approval"
+    assert request.steps.filter(action="undecidable").exists()
+    client.force_login(world["lead"])
+    assert reason in client.get(f"/requests/{request.pk}/").content.decode()
+    api_client.force_authenticate(world["lead"])
+    assert api_client.get(f"/api/v1/provisioning-requests/{request.pk}/").json()["undecidable"] == reason
+    assert services.undecidable_reason(make_request(requester=world["ds"])) == ""     # the lead may decide this one

@@ -27,7 +27,7 @@ TEAMS = [
      "cost_center": "CC-3001", "monthly_budget_usd": Decimal("9000")},
 ]
 assert tuple(spec["slug"] for spec in TEAMS) == DEMO_TEAMS
-GLOBAL_USERS = list(zip(GLOBAL_DEMO_USERS, (GlobalRole.PLATFORM_ADMIN, GlobalRole.PLATFORM_ADMIN,
+GLOBAL_USERS = list(zip(GLOBAL_DEMO_USERS, (GlobalRole.PLATFORM_ADMIN, GlobalRole.PLATFORM_ADMIN, GlobalRole.PLATFORM_ADMIN,
                                              GlobalRole.MODEL_APPROVER, GlobalRole.EXECUTIVE, GlobalRole.AUDITOR),
                         strict=True))
 TEAM_USERS = list(zip(TEAM_USER_SUFFIXES, (TeamRole.LEAD, TeamRole.DATA_SCIENTIST, TeamRole.ML_ENGINEER)))
