@@ -73,7 +73,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("favicon.ico", views.favicon),
 ]
-# 404 and 403 use Django's handlers with templates/404.html and 403.html; in local settings (DEBUG)
-# portal.middleware.DebugErrorPagesMiddleware shows the same pages instead of Django's technical 404.
+# 403 uses Django's handler with templates/403.html; 404 answers JSON under /api/, else 404.html. In
+# local settings (DEBUG) portal.middleware.DebugErrorPagesMiddleware shows them instead of Django's technical 404.
+handler404 = "portal.views.page_not_found"
 handler400 = "portal.views.bad_request"
 handler500 = "portal.views.server_error"

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.templatetags.static import static
 from django.utils import timezone
+from django.views import defaults
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal import aws, crypto, selectors, services, webhooks
@@ -440,6 +441,15 @@ def health(request):
 
 
 # --- Error pages and favicon --------------------------------------------------------------------
+def page_not_found(request, exception):
+    """handler404: the API's JSON error under /api/ (scripts branch on the code), else Django's
+    page_not_found with templates/404.html."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "not_found", "message": f"There is no API resource at {request.path}: "
+                                       "see /api/docs/ for the routes."}}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
 def bad_request(request, exception):
     """handler400: the portal's page, with the sentence of a BadRequest the portal raised (other
     400s, such as a disallowed host, say nothing about the cause)."""

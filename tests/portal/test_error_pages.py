@@ -54,6 +54,13 @@ def test_api_errors_stay_json(world, local_or_not):
     assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
 
 
+def test_an_unknown_api_address_answers_the_api_error_shape(world, local_or_not):
+    for path in ("/api/v1/no-such-resource/", "/api/nothing"):
+        response = signed_in(world["lead"]).get(path)
+        assert response.status_code == 404 and response["Content-Type"].startswith("application/json"), path
+        assert response.json()["error"]["code"] == "not_found" and "/api/docs/" in response.json()["error"]["message"]
+
+
 def test_a_missing_slash_still_redirects(world, local_or_not):
     response = signed_in(world["lead"]).get("/teams")
     assert response.status_code == 301 and response["Location"] == "/teams/"
