@@ -1,9 +1,10 @@
 """Shared fixtures: personas and their teams, API clients, the sandbox for portal tests."""
 import os
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 
 from tests.support import aws as aws_support
 from tests.support import clock
@@ -41,6 +42,45 @@ def portal_sandbox():
     server = start_fast_sandbox()
     yield server
     server.stop()
+
+
+@contextmanager
+def tasks_in_process(settings, *, propagate: bool):
+    """Celery tasks run inline at once (no worker; a retry runs again at once, without its
+    countdown); with ``propagate`` a task's exception reaches the caller. Restored after."""
+    from portal.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, propagate
+    try:
+        yield app
+    finally:
+        app.conf.task_always_eager, app.conf.task_eager_propagates = before
+
+
+@pytest.fixture
+def eager_tasks(settings):
+    """Celery tasks run inline and their exceptions reach the test (the live server has no worker)."""
+    with tasks_in_process(settings, propagate=True) as app:
+        yield app
+
+
+@pytest.fixture
+def fresh_demo(settings, capsys):
+    """The demo as `make run` builds it: ``seed_demo --sync`` against a sandbox booted for this
+    test. Yields the seed's captured output (``.out``, ``.err``)."""
+    from portal import aws
+
+    server = start_fast_sandbox()
+    settings.AWS_ENDPOINT_URL = server.url
+    aws.reset_caches()
+    try:
+        call_command("seed_demo", "--sync")
+        yield capsys.readouterr()
+    finally:
+        aws.reset_caches()
+        server.stop()
 
 
 @pytest.fixture

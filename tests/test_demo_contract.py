@@ -34,19 +34,14 @@ def demo_sandbox():
 
 
 @pytest.fixture
-def demo(demo_sandbox, settings):
+def demo(demo_sandbox, settings, eager_tasks):
     """The demo exactly as `make run` seeds it, with Celery tasks run in-process."""
     from portal import aws
-    from portal.celery import app
 
     settings.AWS_ENDPOINT_URL = demo_sandbox.url
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
     aws.reset_caches()
     call_command("seed_demo", "--sync")
     yield demo_sandbox
-    app.conf.task_always_eager, app.conf.task_eager_propagates = before
     aws.reset_caches()
 
 

@@ -67,15 +67,3 @@ def sign_in(page, base_url: str, username: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base_url}/")
-
-
-@pytest.fixture
-def eager_tasks(settings):
-    """Run Celery tasks inline (the live server has no worker), and put the setting back after."""
-    from portal.celery import app
-
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = before

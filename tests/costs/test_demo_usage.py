@@ -3,28 +3,11 @@ it says when the usage sync ran, and endpoints the portal deploys show at once, 
 next beat hours later."""
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.urls import reverse
 
-from tests.conftest import start_fast_sandbox
 from tests.governance.conftest import eager  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def fresh_demo(settings, capsys):
-    """seed_demo --sync against a sandbox booted for this test (the demo as `make run` builds it)."""
-    from portal import aws
-    server = start_fast_sandbox()
-    settings.AWS_ENDPOINT_URL = server.url
-    aws.reset_caches()
-    try:
-        call_command("seed_demo", "--sync")
-        yield capsys.readouterr()
-    finally:
-        aws.reset_caches()
-        server.stop()
 
 
 def _usage_page(client, username):

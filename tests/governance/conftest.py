@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from portal.permissions import SYSTEM
+from tests.conftest import tasks_in_process
 
 DEV = "333333333311"
 CENTRAL = "222222222203"
@@ -33,12 +34,8 @@ def link_accounts(world):
 def eager(settings):
     """Tasks run in-process at once; a retry runs again at once (as a worker would, without the
     countdown). Failures are seen through the rows the tests assert on."""
-    from portal.celery import app
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager, app.conf.task_eager_propagates = True, False
-    yield app
-    app.conf.task_always_eager, app.conf.task_eager_propagates = before
+    with tasks_in_process(settings, propagate=False) as app:
+        yield app
 
 
 def new_group_name(prefix: str = "gov") -> str:

@@ -2,26 +2,9 @@
 sandbox): model cards are imported, linked to the versions they describe, and every seeded
 registry version has a registrant among the demo users, so separation of duties applies to it."""
 import pytest
-from django.core.management import call_command
 
-from tests.conftest import start_fast_sandbox
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def fresh_demo(settings, capsys):
-    """seed_demo --sync against a sandbox booted for this test; yields (sandbox, seed output)."""
-    from portal import aws
-    server = start_fast_sandbox()
-    settings.AWS_ENDPOINT_URL = server.url
-    aws.reset_caches()
-    try:
-        call_command("seed_demo", "--sync")
-        yield server, capsys.readouterr()
-    finally:
-        aws.reset_caches()
-        server.stop()
 
 
 def test_the_demo_has_model_cards_and_registrants(fresh_demo):
@@ -31,10 +14,9 @@ def test_the_demo_has_model_cards_and_registrants(fresh_demo):
     from governance.models import ModelVersion
     from portal.models import Membership
 
-    _server, out = fresh_demo
     in_sagemaker = {card["name"]: card["status"] for card in cards_aws.list_cards(conf.central_account_id())}
     assert in_sagemaker, "the sandbox boots with model cards in the central account"
-    assert f"governance.cards: model cards synced ({len(in_sagemaker)} imported)" in out.out, out.out
+    assert f"governance.cards: model cards synced ({len(in_sagemaker)} imported)" in fresh_demo.out, fresh_demo.out
     cards = {card.name: card for card in ModelCard.objects.select_related("team", "model_version")}
     assert {name: card.status for name, card in cards.items()} == in_sagemaker
     assert {"PendingReview", "Approved"} <= set(in_sagemaker.values())   # something to review, and a gate met
