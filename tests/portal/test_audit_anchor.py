@@ -198,3 +198,53 @@ def test_postgres_refuses_to_rewind_or_delete_the_chain_head():
     with pytest.raises(DatabaseError, match="cannot be deleted"), transaction.atomic():
         AuditChainHead.objects.all().delete()
     assert AuditChainHead.objects.get(id=1).last_seq == 3
+
+
+LOG_ARCHIVE = "222222222201"
+
+
+@pytest.fixture
+def locked_bucket(aws_endpoint, settings):
+    """An Object Lock bucket (COMPLIANCE) in the sandbox's log-archive account, configured as the
+    checkpoint store. Created with the portal's own AWS layer, as the platform team would."""
+    import uuid
+
+    from portal import aws
+
+    bucket = f"portal-audit-{uuid.uuid4().hex[:10]}"
+    aws.client("s3", LOG_ARCHIVE).create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    settings.AUDIT_CHECKPOINT_BUCKET, settings.AUDIT_CHECKPOINT_ACCOUNT_ID = bucket, LOG_ARCHIVE
+    return aws.client("s3", LOG_ARCHIVE), bucket
+
+
+def test_checkpoints_in_an_object_lock_bucket_are_locked_and_written_once(locked_bucket, settings):
+    s3, bucket = locked_bucket
+    _events(5)
+    audit_checkpoint()
+    audit_checkpoint()
+    AuditCheckpoint.objects.update(anchored_at=None)
+    audit_checkpoint()
+    versions = s3.list_object_versions(Bucket=bucket)["Versions"]
+    assert [v["Key"] for v in versions] == [f"{settings.AUDIT_CHECKPOINT_PREFIX}{5:020d}.json"]
+    retention = s3.get_object_retention(Bucket=bucket, Key=versions[0]["Key"], VersionId=versions[0]["VersionId"])
+    assert retention["Retention"]["Mode"] == "COMPLIANCE"
+    from botocore.exceptions import ClientError
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.delete_object(Bucket=bucket, Key=versions[0]["Key"], VersionId=versions[0]["VersionId"])
+    result = audit_verify()
+    assert (result.intact, result.anchored) == (True, 5)
+    expected, result = _as_owner("tail_delete_and_rewind", 2)
+    assert (result.intact, result.broken_seq) == (False, 2)
+
+
+def test_an_overwritten_or_hidden_checkpoint_in_the_bucket_is_still_read(locked_bucket, settings):
+    s3, bucket = locked_bucket
+    _events(4)
+    audit_checkpoint()
+    key = f"{settings.AUDIT_CHECKPOINT_PREFIX}{4:020d}.json"
+    s3.delete_object(Bucket=bucket, Key=key)        # a delete marker hides the latest version only
+    expected, result = _as_owner("truncate", 1)
+    assert (result.intact, result.broken_seq) == (False, 1)
+    s3.put_object(Bucket=bucket, Key=key, Body=b'{"first_seq":1,"seq":0,"signature":"forged"}')
+    result = audit_verify()
+    assert not result.intact and f"s3://{bucket}/{key}?versionId=" in result.reason and "unreadable" in result.reason
