@@ -164,14 +164,16 @@ def _claim_checkpoints() -> None:
 def audit_checkpoint() -> int:
     """Anchor the chain: claim checkpoints for new events (committed first), then write every
     claimed, not yet anchored checkpoint to the store and mark it anchored. Idempotent: a
-    sequence the store already holds is not written again. Returns the checkpoints written."""
+    sequence the store already holds is not written again. Returns the checkpoints written.
+    Must run outside any transaction: the store is written only after the claim commits."""
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_checkpoint writes to the store after commit: call it outside transaction.atomic")
     try:
         _claim_checkpoints()
     except IntegrityError:
         pass    # a concurrent run claimed the same range; it is written below or by that run
     target, written = audit_anchor.store(), 0
     for checkpoint in AuditCheckpoint.objects.filter(anchored_at__isnull=True).order_by("seq"):
-        target.write(checkpoint.seq, checkpoint.document)
+        written += target.write(checkpoint.seq, checkpoint.document)
         AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(anchored_at=timezone.now())
-        written += 1
     return written

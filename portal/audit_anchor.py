@@ -101,10 +101,10 @@ class FileStore:
         marker = f'"seq":{seq},'
         return any(marker in line for _, line in self._lines())
 
-    def write(self, seq: int, document: str) -> None:
+    def write(self, seq: int, document: str) -> bool:
         """Append ``document`` (fsynced) unless a checkpoint for ``seq`` is already there."""
         if self.has(seq):
-            return
+            return False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
@@ -112,6 +112,7 @@ class FileStore:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+        return True
 
 
 class S3Store:
@@ -134,13 +135,15 @@ class S3Store:
 
         return aws.audit_checkpoint_exists(self.bucket, self.key(seq), self.account_id)
 
-    def write(self, seq: int, document: str) -> None:
+    def write(self, seq: int, document: str) -> bool:
         """Put ``document`` under COMPLIANCE retention unless ``seq`` is already anchored."""
         from portal import aws
 
-        if not self.has(seq):
-            aws.audit_checkpoint_put(self.bucket, self.key(seq), document, self.account_id,
-                                     retain_days=settings.AUDIT_CHECKPOINT_RETENTION_DAYS)
+        if self.has(seq):
+            return False
+        aws.audit_checkpoint_put(self.bucket, self.key(seq), document, self.account_id,
+                                 retain_days=settings.AUDIT_CHECKPOINT_RETENTION_DAYS)
+        return True
 
 
 def store() -> FileStore | S3Store:

@@ -12,7 +12,8 @@ from portal.audit import audit_checkpoint, audit_record, audit_verify
 from portal.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from portal.permissions import SYSTEM
 
-pytestmark = pytest.mark.django_db
+# audit_checkpoint refuses to run inside a transaction (it writes the store after commit).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +109,7 @@ def test_a_claimed_checkpoint_the_store_already_holds_is_not_written_again(check
     _events(3)
     audit_checkpoint()
     AuditCheckpoint.objects.update(anchored_at=None)       # e.g. the worker died before marking it
-    audit_checkpoint()
+    assert audit_checkpoint() == 0
     assert len(checkpoint_file.read_text().splitlines()) == 1
     assert AuditCheckpoint.objects.get().anchored_at is not None
 
@@ -124,11 +125,23 @@ def test_long_stretches_are_split_into_checkpoints_of_bounded_size(settings, che
 
 def test_a_broken_chain_is_never_anchored(checkpoint_file):
     _events(3)
-    _owner_bypass()
-    AuditEvent.objects.filter(seq=2).update(action="forged")
+    with transaction.atomic():
+        _owner_bypass()
+        AuditEvent.objects.filter(seq=2).update(action="forged")
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ALTER TABLE portal_auditevent ENABLE TRIGGER USER")
+                cursor.execute("ALTER TABLE portal_auditchainhead ENABLE TRIGGER USER")
     with pytest.raises(RuntimeError, match="audit event #2 does not chain"):
         audit_checkpoint()
     assert not checkpoint_file.exists()
+
+
+def test_checkpoints_are_written_only_outside_a_transaction(checkpoint_file):
+    _events(2)
+    with pytest.raises(RuntimeError, match="after commit"), transaction.atomic():
+        audit_checkpoint()
+    assert not checkpoint_file.exists() and not AuditCheckpoint.objects.exists()
 
 
 def test_a_checkpoint_signed_with_another_key_is_reported(settings, checkpoint_file):
