@@ -94,8 +94,12 @@ class FileStore:
                     yield number, line.strip()
 
     def documents(self) -> list[tuple[str, str]]:
-        """Every (where, document) in the file, in the order written."""
-        return [(f"{self.path}:{number}", line) for number, line in self._lines()]
+        """Every (where, document) in the file, in the order written. Raises CheckpointError when
+        the file cannot be read."""
+        try:
+            return [(f"{self.path}:{number}", line) for number, line in self._lines()]
+        except (OSError, UnicodeDecodeError) as error:
+            raise CheckpointError(f"the checkpoint file {self.path} cannot be read ({error})") from None
 
     def has(self, seq: int) -> bool:
         marker = f'"seq":{seq},'
@@ -126,9 +130,13 @@ class S3Store:
         return f"{self.prefix}{seq:020d}.json"
 
     def documents(self) -> list[tuple[str, str]]:
+        """Every version of every checkpoint object. Raises CheckpointError when S3 does not answer."""
         from portal import aws
 
-        return aws.audit_checkpoint_documents(self.bucket, self.prefix, self.account_id)
+        try:
+            return aws.audit_checkpoint_documents(self.bucket, self.prefix, self.account_id)
+        except aws.AWS_ERRORS as error:
+            raise CheckpointError(f"the checkpoints in s3://{self.bucket}/{self.prefix} cannot be read ({error})") from None
 
     def has(self, seq: int) -> bool:
         from portal import aws

@@ -261,3 +261,10 @@ def test_an_overwritten_or_hidden_checkpoint_in_the_bucket_is_still_read(locked_
     s3.put_object(Bucket=bucket, Key=key, Body=b'{"first_seq":1,"seq":0,"signature":"forged"}')
     result = audit_verify()
     assert not result.intact and f"s3://{bucket}/{key}?versionId=" in result.reason and "unreadable" in result.reason
+
+
+def test_an_unreachable_checkpoint_store_is_reported_not_a_crash(settings, aws_endpoint):
+    _events(2)
+    settings.AUDIT_CHECKPOINT_BUCKET, settings.AUDIT_CHECKPOINT_ACCOUNT_ID = "no-such-audit-bucket", LOG_ARCHIVE
+    result = audit_verify()
+    assert not result.intact and "s3://no-such-audit-bucket/" in result.reason and "cannot be read" in result.reason
