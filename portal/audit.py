@@ -112,10 +112,11 @@ def _verify_against(checkpoints: list[audit_anchor.Checkpoint], batch_size: int)
                 if checkpoint.digest(event.seq) != event.hash[:audit_anchor.DIGEST_CHARS] or (
                         checkpoint.seq == event.seq and checkpoint.hash != event.hash):
                     return broken(event.seq, f"it differs from what {checkpoint.label()} anchored "
-                                             "(the chain was rewritten and its hashes recomputed)")
+                                             "(rewritten with its hashes recomputed, or replaced by a new chain)")
         expected_prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
     if checked < anchored:
-        holder = next(c for c in checkpoints if c.first_seq <= checked + 1 <= c.seq)
+        holder = next((c for c in checkpoints if c.first_seq <= checked + 1 <= c.seq),
+                      max(checkpoints, key=lambda c: c.seq))
         return broken(checked + 1, f"event #{checked + 1} is missing; {holder.label()} anchored it "
                                    f"(events #{checked + 1}-#{anchored} were removed)")
     head = AuditChainHead.objects.filter(id=1).first()
