@@ -163,3 +163,31 @@ def organization_accounts() -> list[dict]:
                          "state": account.get("State") or account.get("Status", "ACTIVE"), "tags": tags,
                          "ou_path": ou_path(account["Id"])})
     return accounts
+
+
+def audit_checkpoint_put(bucket: str, key: str, document: str, account_id: str | None, *, retain_days: int) -> None:
+    """PutObject one audit checkpoint under Object Lock COMPLIANCE retention for ``retain_days``
+    (the bucket must have Object Lock enabled; nobody can delete that version before then)."""
+    client("s3", account_id).put_object(
+        Bucket=bucket, Key=key, Body=document.encode(), ContentType="application/json",
+        ObjectLockMode="COMPLIANCE",
+        ObjectLockRetainUntilDate=datetime.now(timezone.utc) + timedelta(days=retain_days))
+
+
+def audit_checkpoint_exists(bucket: str, key: str, account_id: str | None) -> bool:
+    """Whether any version of ``key`` exists (a delete marker on top does not hide it)."""
+    response = client("s3", account_id).list_object_versions(Bucket=bucket, Prefix=key, MaxKeys=1)
+    return any(version["Key"] == key for version in response.get("Versions", []))
+
+
+def audit_checkpoint_documents(bucket: str, prefix: str, account_id: str | None) -> list[tuple[str, str]]:
+    """Every version of every checkpoint object under ``prefix`` as (where, text): overwrites
+    and delete markers hide nothing. ListObjectVersions and GetObject only."""
+    s3 = client("s3", account_id)
+    documents = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        for version in page.get("Versions", []):
+            body = s3.get_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])["Body"].read()
+            documents.append((f"s3://{bucket}/{version['Key']}?versionId={version['VersionId']}",
+                              body.decode("utf-8", "replace")))
+    return documents

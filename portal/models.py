@@ -113,6 +113,26 @@ class AuditChainHead(models.Model):
     last_hash = models.CharField(max_length=64, default="0" * 64)
 
 
+class AuditCheckpoint(models.Model):
+    """A claim on one signed checkpoint of the audit chain, and its signed document.
+
+    Claimed (unique ``first_seq`` and ``seq``) in a transaction, written to the checkpoint store
+    after commit, then marked ``anchored_at``. Verification never trusts this table: it reads the
+    store (``portal.audit_checkpoints``), which the database cannot rewrite.
+    """
+    first_seq = models.PositiveBigIntegerField(unique=True)
+    seq = models.PositiveBigIntegerField(unique=True)
+    document = models.TextField(help_text="The signed JSON document, exactly as written to the store.")
+    created_at = models.DateTimeField()
+    anchored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-seq"]
+
+    def __str__(self):
+        return f"checkpoint #{self.first_seq}-{self.seq}"
+
+
 class AuditEvent(models.Model):
     """One append-only, hash-chained audit record. Written only by ``portal.audit.audit_record``."""
     seq = models.PositiveBigIntegerField(unique=True)

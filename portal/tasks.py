@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from portal import webhooks
+from portal import audit, webhooks
 from portal.models import IdempotencyRecord, WorkerHeartbeat
 
 
@@ -51,3 +51,10 @@ def deliver_webhook(delivery_id: int, **_ignored):
 def webhook_requeue(**_ignored):
     """Beat: re-enqueue webhook deliveries whose message was lost. Safe to repeat."""
     webhooks.webhook_requeue()
+
+
+@shared_task(name="portal.audit_checkpoint")
+def audit_checkpoint(**_ignored):
+    """Beat: anchor new audit events in a signed checkpoint outside the database
+    (portal.audit.audit_checkpoint). A sequence already anchored is not written twice."""
+    audit.audit_checkpoint()

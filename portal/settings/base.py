@@ -312,6 +312,18 @@ AWS_READ_TIMEOUT = env_int("AWS_READ_TIMEOUT", 30)
 AWS_MAX_ATTEMPTS = env_int("AWS_MAX_ATTEMPTS", 5)
 AWS_CLIENT_INSTRUMENT = None   # dotted path of fn(client) called on every new client (tests)
 
+# --- Audit checkpoints (portal/audit_anchor.py, README "What the audit log guarantees") -----------
+# Signing key of the checkpoints; keep it outside the database. Unset: derived from DJANGO_SECRET_KEY.
+AUDIT_CHECKPOINT_KEY = env("AUDIT_CHECKPOINT_KEY", "")
+# S3 bucket with Object Lock (COMPLIANCE) for the checkpoints; unset: the append-only file below.
+AUDIT_CHECKPOINT_BUCKET = env("AUDIT_CHECKPOINT_BUCKET", "")
+AUDIT_CHECKPOINT_ACCOUNT_ID = env("AUDIT_CHECKPOINT_ACCOUNT_ID", "")   # the log-archive account; unset: hub
+AUDIT_CHECKPOINT_PREFIX = env("AUDIT_CHECKPOINT_PREFIX", "portal-audit-checkpoints/")
+AUDIT_CHECKPOINT_RETENTION_DAYS = env_int("AUDIT_CHECKPOINT_RETENTION_DAYS", 2557)   # 7 years
+AUDIT_CHECKPOINT_FILE = env("AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoints.jsonl"))
+AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 300)   # how often beat anchors the chain
+AUDIT_CHECKPOINT_MAX_EVENTS = 10000    # events per checkpoint (each adds 16 characters to it)
+
 # --- Account vending (provisioning.accounts) ----------------------------------------------------
 ACCOUNT_VENDING_PATH = env("ACCOUNT_VENDING_PATH", "organizations")   # or "control_tower"
 ACCOUNT_MAX_IN_FLIGHT = env_int("ACCOUNT_MAX_IN_FLIGHT", 5)           # AWS allows 5 concurrent account operations
@@ -346,6 +358,7 @@ CELERY_BEAT_SCHEDULE = {
     "portal.heartbeat": {"task": "portal.heartbeat", "schedule": 30.0},
     "portal.idempotency_purge": {"task": "portal.idempotency_purge", "schedule": 3600.0},
     "portal.webhook_requeue": {"task": "portal.webhook_requeue", "schedule": 60.0},
+    "portal.audit_checkpoint": {"task": "portal.audit_checkpoint", "schedule": float(AUDIT_CHECKPOINT_SECONDS)},
     "governance.registry_sync": {"task": "governance.registry_sync", "schedule": 300.0},
     "governance.reconcile": {"task": "governance.reconcile", "schedule": 300.0},
     "governance.approval_reminders": {"task": "governance.approval_reminders", "schedule": 3600.0},

@@ -137,8 +137,11 @@ class MotoBridge:
         body = body.encode() if isinstance(body, str) else (body or b"")
         if protocol == protocols.QUERY:
             headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
-        raw = RawCall(request["method"], request["url_path"], urlencode(request["query_string"], doseq=True),
-                      headers, body, account_id, f"{service}:{operation}", is_mutating_name(operation))
+        # rest-xml (S3) puts sub-resources in the path ("/bucket?retention"): moto reads them from the query.
+        path, _, inline_query = request["url_path"].partition("?")
+        query = "&".join(part for part in (inline_query, urlencode(request["query_string"], doseq=True)) if part)
+        raw = RawCall(request["method"], path, query, headers, body, account_id, f"{service}:{operation}",
+                      is_mutating_name(operation))
         answer = self.run(raw)
         body = answer.body
         if operation_model.has_streaming_output and answer.status < 300:

@@ -358,6 +358,8 @@ def serialize_result(api: ApiRequest, result: dict) -> HttpResponse:
                                   "x-amzn-RequestId": rid}, _cbor_bytes(document))
     if api.protocol == REST_JSON:
         return _rest_json_result(operation_model, shape, result or {}, rid)
+    if api.protocol == REST_XML:
+        return _rest_xml_result(api, operation_model, shape, result or {}, rid)
     document = _to_document(shape, result or {}, binary=False, default_ts="unixTimestamp") or {}
     return HttpResponse(200, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": rid},
                         _json_bytes(document))
@@ -391,6 +393,33 @@ def _rest_json_result(operation_model: OperationModel, shape: Shape | None, resu
     else:
         document = _to_document(shape, body_values, binary=False, default_ts="unixTimestamp") or {}
     return HttpResponse(status, headers, _json_bytes(document))
+
+
+def _rest_xml_result(api: ApiRequest, operation_model: OperationModel, shape: Shape | None, result: dict,
+                     rid: str) -> HttpResponse:
+    """rest-xml (S3): header members as headers; the payload structure, or the body members, as XML."""
+    status = operation_model.http.get("responseCode", 200)
+    headers = {"Content-Type": "application/xml", "x-amzn-RequestId": rid}
+    body_values = dict(result)
+    members = shape.members if shape is not None else {}
+    for name, member in members.items():
+        if name in body_values and member.serialization.get("location") == "header":
+            headers[member.serialization.get("name", name)] = str(body_values.pop(name))
+    namespace = service_model(api.service).metadata.get("xmlNamespace", "")
+    namespace = namespace.get("uri", "") if isinstance(namespace, dict) else namespace
+    payload = shape.serialization.get("payload") if shape is not None else None
+    if payload:
+        if body_values.get(payload) is None:
+            return HttpResponse(status, headers, b"")
+        member = members[payload]
+        root = member.serialization.get("name", member.name)
+        inner = "".join(_xml_members(member, body_values[payload]))
+    elif any(name in body_values for name in members):
+        root = shape.serialization.get("name", shape.name)
+        inner = "".join(_xml_members(shape, {k: v for k, v in body_values.items() if k in members}))
+    else:
+        return HttpResponse(status, headers, b"")
+    return HttpResponse(status, headers, f'<{root} xmlns="{namespace}">{inner}</{root}>'.encode())
 
 
 def _xml_value(shape: Shape | None, name: str, value) -> str:
