@@ -13,6 +13,9 @@ import random
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run as a script from anywhere
+from bench.throwaway_db import throwaway_database
+
 KINDS = ("truncate", "truncate_and_refill", "tail_delete_and_rewind", "recompute_from", "rewrite", "delete_one")
 
 
@@ -139,25 +142,13 @@ def run(count: int, anchored: int, seed: int = 12) -> dict[str, tuple[int, int, 
 
 def main(argv: list[str]) -> int:
     import argparse
-    import os
-    import tempfile
     import time
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--events", type=int, default=60)
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")
-    os.environ["AUDIT_CHECKPOINT_FILE"] = os.path.join(tempfile.mkdtemp(), "checkpoints.jsonl")
-    import django
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    django.setup()
-    setup_test_environment()
-    test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with throwaway_database() as connection:
         started = time.perf_counter()
         anchored = build_chain(args.events)
         outcome = run(args.count, anchored)
@@ -169,8 +160,6 @@ def main(argv: list[str]) -> int:
         print(f"all kinds: {detected}/{total} = {100 * detected / total:.1f} % "
               f"({connection.vendor}, {args.events} events, {time.perf_counter() - started:.1f} s)")
         return 0 if detected == total else 1
-    finally:
-        connection.creation.destroy_test_db(test_db, verbosity=0)
 
 
 if __name__ == "__main__":

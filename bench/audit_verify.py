@@ -11,6 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))   # run as a script from anywhere
+from bench.throwaway_db import throwaway_database
+
 
 def fill(events: int, batch: int = 5000) -> None:
     """Bulk-insert ``events`` chained events and move the chain head to the last one."""
@@ -40,23 +43,11 @@ def fill(events: int, batch: int = 5000) -> None:
 
 def main(argv: list[str]) -> int:
     import argparse
-    import os
-    import tempfile
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")
-    os.environ["AUDIT_CHECKPOINT_FILE"] = os.path.join(tempfile.mkdtemp(), "checkpoints.jsonl")
-    import django
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    django.setup()
-    setup_test_environment()
-    test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with throwaway_database() as connection:
         from portal.audit import audit_checkpoint, audit_verify
 
         if connection.vendor == "postgresql":   # bench only: the head trigger wants one step at a time
@@ -75,8 +66,6 @@ def main(argv: list[str]) -> int:
         print(f"audit_verify: {args.events:,} events checked against {checkpoints} checkpoints in "
               f"{verified - anchored:.1f} s ({args.events / (verified - anchored):,.0f} events/s)")
         return 0
-    finally:
-        connection.creation.destroy_test_db(test_db, verbosity=0)
 
 
 if __name__ == "__main__":
