@@ -77,7 +77,8 @@ def test_lead_adds_a_webhook_and_a_signed_test_event_arrives(demo_org, receiver,
     page.reload()
     assert page.get_by_test_id("new-secret").count() == 0                     # shown once only
 
-    page.get_by_role("button", name="Send a test event").click()
+    with page.expect_navigation():                # the POST delivers (eagerly) before it redirects
+        page.get_by_role("button", name="Send a test event").click()
     assert len(received) == 1
     headers, body = received[0]["headers"], received[0]["body"]
     assert _verifies(secret, headers["X-Portal-Signature"], body)
