@@ -32,8 +32,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python scripts/run_local.py
 
+# The suite runs on TEST_WORKERS pytest-xdist workers (one per CPU by default; TEST_WORKERS=0 runs
+# it in one process); browser journeys and real-broker tests keep to one worker each (tests/conftest.py).
+TEST_WORKERS ?= auto
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-embedded: $(STAMP)
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(BIN)/python -m pytest -m embedded

@@ -10,6 +10,18 @@ from tests.support import aws as aws_support
 from tests.support import clock
 
 
+def pytest_collection_modifyitems(config, items):
+    """`make test` runs the suite on several pytest-xdist workers with ``--dist loadgroup``: the
+    browser journeys share one worker (one Chromium at a time on a small machine) and so do the
+    tests that start real worker processes on the configured broker (a worker started by one must
+    not consume the tasks another sends). Without xdist the groups mean nothing."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+        elif item.get_closest_marker("real_broker"):
+            item.add_marker(pytest.mark.xdist_group("real_broker"))
+
+
 def pytest_report_header(config):
     database = os.environ.get("DATABASE_URL") or "embedded SQLite file (no DATABASE_URL)"
     broker = os.environ.get("CELERY_BROKER_URL") or "embedded file broker (no CELERY_BROKER_URL)"

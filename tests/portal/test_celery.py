@@ -66,6 +66,7 @@ def test_a_separate_worker_process_consumes_the_embedded_broker(tmp_path):
     assert any((tmp_path / "var" / "broker" / "queue").parent.iterdir())
 
 
+@pytest.mark.real_broker
 def test_a_separate_worker_process_consumes_the_configured_broker(tmp_path):
     database_url, broker_url = os.environ.get("DATABASE_URL"), os.environ.get("CELERY_BROKER_URL")
     if not (database_url and broker_url):

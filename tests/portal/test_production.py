@@ -164,6 +164,7 @@ def _wait_for_healthz(port: int, processes: dict, logs: Path) -> None:
     pytest.fail("gunicorn did not answer /healthz/ within 60 s:\n" + (logs / "web.log").read_text()[-3000:])
 
 
+@pytest.mark.real_broker
 def test_production_smoke(static_root, smoke_database, tmp_path):
     database_url, broker_url = smoke_database
     port = _free_port()
