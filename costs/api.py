@@ -4,7 +4,8 @@ auditors and platform admins everything, team members their teams; anyone else 4
 outside the caller's scope 404."""
 from datetime import timedelta
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
@@ -48,15 +49,21 @@ class CostQuerySerializer(serializers.Serializer):
         return data
 
 
-QUERY_PARAMETERS = [OpenApiParameter("metric", str, enum=Metric.values), OpenApiParameter("start", str),
-                    OpenApiParameter("end", str), OpenApiParameter("team", str)]
+SLUG = {"type": "string", "pattern": r"^[-a-zA-Z0-9_]+$"}
+QUERY_PARAMETERS = [OpenApiParameter("metric", str, enum=Metric.values),
+                    OpenApiParameter("start", OpenApiTypes.DATE, description="First day (default: the first of this month)."),
+                    OpenApiParameter("end", OpenApiTypes.DATE, description="Last day, included (default: today)."),
+                    OpenApiParameter("team", SLUG, description="A team slug: only that team's cost.")]
 
 
 class CostReportViewSet(viewsets.ViewSet):
     permission_classes = [CostReaderPermission]
+    pagination_class = Pagination        # lists paginate by hand; this tells the schema
+    schema_error_statuses = (404,)       # ?team= outside the caller's scope
 
     def query(self, request) -> dict:
-        query = CostQuerySerializer(data=request.query_params)
+        # A plain dict: DRF reads an empty value of a QueryDict (?team=) as "not given".
+        query = CostQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         data = dict(query.validated_data)
         data["scope"] = selectors.cost_scope(request.user)
@@ -84,6 +91,7 @@ class TeamCostSerializer(serializers.Serializer):
     anomalies = serializers.IntegerField()
 
 
+@extend_schema_serializer(many=False)      # answered by a `list` action, but one object
 class SummarySerializer(serializers.Serializer):
     metric = serializers.CharField()
     as_of = serializers.DateField()
@@ -115,6 +123,7 @@ class DailyCostSerializer(serializers.Serializer):
 class CostSummaryViewSet(CostReportViewSet):
     """Headline figures of this month: month to date, same days last month, budget, forecast,
     unallocated share (for the team given, or everything the caller may see)."""
+    pagination_class = None
     @extend_schema(parameters=QUERY_PARAMETERS, responses=SummarySerializer)
     def list(self, request):
         q = self.query(request)
@@ -179,7 +188,7 @@ class CostByTagViewSet(CostReportViewSet):
                    responses=TagCostSerializer(many=True))
     def list(self, request):
         q = self.query(request)
-        tag = TagQuerySerializer(data=request.query_params)
+        tag = TagQuerySerializer(data=request.query_params.dict())
         tag.is_valid(raise_exception=True)
         rows = selectors.cost_by_tag(request.user, metric=q["metric"], start=q["start"], end=q["end_exclusive"],
                                      team=q["team_obj"], key=tag.validated_data.get("key", ""), scope=q["scope"])
@@ -210,12 +219,14 @@ class UsageViewSet(viewsets.ViewSet):
     """Per team: active users, SageMaker domains, user profiles, MLOps projects, models in
     production and endpoints by instance type (``?team=`` narrows to one team)."""
     permission_classes = [CostReaderPermission]
+    pagination_class = Pagination
+    schema_error_statuses = (404,)
 
-    @extend_schema(parameters=[OpenApiParameter("team", str)], responses=TeamUsageSerializer(many=True))
+    @extend_schema(parameters=[OpenApiParameter("team", SLUG)], responses=TeamUsageSerializer(many=True))
     def list(self, request):
         scope = selectors.cost_scope(request.user)
         teams = scope.teams().order_by("name")
-        if request.query_params.get("team"):
+        if "team" in request.query_params:      # given empty: 404 like any team one cannot see
             teams = teams.filter(pk=selectors.team_for_costs(request.user, request.query_params["team"]).pk)
         paginator = Pagination()
         page = paginator.paginate_queryset(teams, request, view=self)

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from portal import selectors, services, webhooks
 from portal.api_base import IdempotentCreateMixin, ScopedViewSetMixin
 from portal.errors import DomainError
+from portal.filters import PortalFilterSet
 from portal.models import (ApiToken, AuditEvent, AwsAccount, Membership, Notification, RoleAssignment, Team,
                            TeamWebhook, WebhookDelivery)
 from portal.notifications import notification_mark_read
@@ -118,7 +119,7 @@ class AwsAccountViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["name", "environment", "created_at"]
 
 
-class AuditEventFilter(django_filters.FilterSet):
+class AuditEventFilter(PortalFilterSet):
     action = django_filters.CharFilter(lookup_expr="startswith")
     team = django_filters.CharFilter(field_name="team__slug")
     since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
@@ -150,7 +151,8 @@ class AuditEventViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
 class ApiTokenSerializer(serializers.ModelSerializer):
     expires_in_days = serializers.IntegerField(write_only=True, min_value=1, default=90)
-    token = serializers.CharField(read_only=True, help_text="The secret; returned once, on creation.")
+    token = serializers.CharField(read_only=True, allow_null=True, default=None,
+                                  help_text="The secret; returned once, on creation (else null).")
 
     class Meta:
         model = ApiToken
@@ -324,7 +326,7 @@ class TeamWebhookViewSet(ScopedViewSetMixin, IdempotentCreateMixin, mixins.Creat
         return Response(self.get_serializer(webhook).data)
 
 
-class WebhookDeliveryFilter(django_filters.FilterSet):
+class WebhookDeliveryFilter(PortalFilterSet):
     webhook = django_filters.NumberFilter(field_name="webhook_id")
     team = django_filters.CharFilter(field_name="webhook__team__slug")
     kind = django_filters.CharFilter(lookup_expr="startswith")

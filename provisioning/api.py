@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from portal.api_base import IdempotentCreateMixin, ScopedViewSetMixin
 from portal.errors import DomainError
+from portal.filters import PortalFilterSet
 from portal.models import AwsAccount
 from portal.permissions import PolicyPermission
 from provisioning import selectors, services
@@ -106,7 +107,7 @@ class ProvisioningTerminateSerializer(serializers.Serializer):
     confirm_name = serializers.CharField(max_length=128)
 
 
-class ProvisioningRequestFilter(django_filters.FilterSet):
+class ProvisioningRequestFilter(PortalFilterSet):
     team = django_filters.CharFilter(field_name="team__slug")
     product = django_filters.CharFilter(field_name="product__product_id")
     requester = django_filters.CharFilter(field_name="requester__username")

@@ -185,7 +185,7 @@ class LineageViewSet(viewsets.ViewSet):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(parameters=[
-        OpenApiParameter("arn", str, required=True, description="ARN of a SageMaker lineage entity or model package"),
+        OpenApiParameter("arn", {"type": "string", "pattern": r"^arn[^:]*:[^:]*:[^:]*:[^:]*:[0-9]{12}:"}, required=True, description="ARN of a SageMaker lineage entity or model package"),
         OpenApiParameter("direction", str, enum=["Both", "Ascendants", "Descendants"], default="Both")],
         responses={200: dict})
     def list(self, request):
