@@ -1,5 +1,5 @@
 """API twins of the governance pages: /api/v1/model-groups/, /api/v1/model-versions/ (approve,
-reject, sign-off, rollback, continue actions) and /api/v1/approvals/ (the caller's queue). The
+reject, sign-off, rollback, continue actions) and /api/v1/model-approvals/ (the caller's model queue with metrics; every kind: /api/v1/approvals/). The
 EventBridge endpoint is /api/v1/events/sagemaker/ (governance/urls.py: it authenticates by secret)."""
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
@@ -248,5 +248,5 @@ class ApprovalDelegationViewSet(IdempotentCreateMixin, mixins.CreateModelMixin, 
 def register_api(router) -> None:
     router.register("model-groups", ModelGroupViewSet, basename="model-group")
     router.register("model-versions", ModelVersionViewSet, basename="model-version")
-    router.register("approvals", ApprovalViewSet, basename="approval")
+    router.register("model-approvals", ApprovalViewSet, basename="model-approval")
     router.register("approval-delegations", ApprovalDelegationViewSet, basename="approval-delegation")

@@ -98,7 +98,7 @@ CASES = [
               kwargs=lambda w: {"pk": _in_prod_with_previous(w).pk}),
     RouteCase("model-version-continue", {"lead"}, api=True, method="post", kwargs=pk("dev_approved"),
               not_found=HIDDEN),
-    RouteCase("approval-list", VIEWERS, api=True),
+    RouteCase("model-approval-list", VIEWERS, api=True),
     RouteCase("approval-delegation-list", EVERYONE, api=True),
     RouteCase("approval-delegation-list", DECIDERS, api=True, method="post", data=_api_delegation),
     RouteCase("approval-delegation-detail", DELEGATION_PARTIES, api=True, kwargs=lambda w: {"pk": _delegation(w).pk},

@@ -1,0 +1,239 @@
+"""The approvals inbox: every decision a person may take now, of every request kind, in one list.
+
+The core knows no app. Each app registers an ``InboxKind`` from its ``AppConfig.ready()``: the
+queryset of items the user may decide now (its own selectors: team scoping and separation of
+duties already applied), how to turn a batch of them into rows (a constant number of queries,
+whatever the batch size), and approve/deny callables that call the app's own services, which
+check everything again. The inbox only lists, filters, sorts and forwards decisions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Callable
+
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from portal.errors import DomainError
+
+RISKS = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class InboxKind:
+    key: str                                   # stable: "provisioning_request", "model_version", ...
+    label: str                                 # shown to people
+    visible: Callable[[Any], bool]             # user -> may they decide items of this kind at all (cheap)
+    decidable: Callable[[Any], Any]            # user -> QuerySet of items they may decide now
+    rows: Callable[[Any, list], list]          # (user, items) -> [InboxRow]; constant queries per batch
+    approve: Callable[..., Any]                # (actor=, item=, comment=) -> the app's service result
+    deny: Callable[..., Any]                   # (actor=, item=, comment=) -> idem; the service wants a comment
+    undecidable: Callable[[], list] | None = None   # () -> [InboxRow] with ``reason``: nobody can decide them
+    team_path: str = "team"                    # ORM path to the item's Team, for the team/line filters
+    order: int = 100
+
+
+@dataclass
+class InboxRow:
+    kind: str
+    kind_label: str
+    id: int
+    title: str
+    team: str
+    team_slug: str
+    line_of_business: str
+    waiting_since: datetime
+    url: str
+    summary: str = ""
+    amount: Decimal | None = None              # money at stake per month (estimate or budget), if any
+    over_budget: bool = False
+    risk: str = "low"
+    reason: str = ""                           # undecidable rows: why nobody can decide
+    context: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def age(self) -> timedelta:
+        return max(timezone.now() - self.waiting_since, timedelta(0))
+
+    @property
+    def age_days(self) -> int:
+        return self.age.days
+
+
+_KINDS: dict[str, InboxKind] = {}
+
+
+def register_kind(kind: InboxKind) -> None:
+    """Called from an app's ready(); registering a key twice keeps the first (tests re-run ready)."""
+    _KINDS.setdefault(kind.key, kind)
+
+
+def kinds() -> list[InboxKind]:
+    return sorted(_KINDS.values(), key=lambda kind: (kind.order, kind.key))
+
+
+def kind_for(key: str) -> InboxKind:
+    return _KINDS[key]
+
+
+def kinds_for(user) -> list[InboxKind]:
+    """The kinds ``user`` may decide items of (role checks only, no item query)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return [kind for kind in kinds() if kind.visible(user)]
+
+
+def may_use(user) -> bool:
+    """Who sees the inbox: anyone who decides some kind, and platform admins (undecidable items)."""
+    from portal.permissions import is_platform_admin
+    return bool(kinds_for(user)) or (getattr(user, "is_authenticated", False) and is_platform_admin(user))
+
+
+@dataclass
+class InboxFilter:
+    kind: str = ""
+    team: str = ""
+    line_of_business: str = ""
+    min_age_days: int | None = None
+    max_age_days: int | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    over_budget: bool | None = None
+    risk: str = ""
+    order: str = "oldest"                      # or "newest"
+
+    def keeps(self, row: InboxRow) -> bool:
+        if self.min_age_days is not None and row.age_days < self.min_age_days:
+            return False
+        if self.max_age_days is not None and row.age_days > self.max_age_days:
+            return False
+        if self.min_amount is not None and (row.amount is None or row.amount < self.min_amount):
+            return False
+        if self.max_amount is not None and (row.amount is None or row.amount > self.max_amount):
+            return False
+        if self.over_budget is not None and row.over_budget != self.over_budget:
+            return False
+        return not self.risk or row.risk == self.risk
+
+
+def _narrow(kind: InboxKind, queryset, filters: InboxFilter):
+    if filters.team:
+        queryset = queryset.filter(**{f"{kind.team_path}__slug": filters.team})
+    if filters.line_of_business:
+        queryset = queryset.filter(**{f"{kind.team_path}__line_of_business": filters.line_of_business})
+    return queryset
+
+
+def _sorted(rows: list[InboxRow], order: str) -> list[InboxRow]:
+    return sorted(rows, key=lambda row: (row.waiting_since, row.kind, row.id), reverse=order == "newest")
+
+
+def inbox_for(user, filters: InboxFilter | None = None) -> list[InboxRow]:
+    """Every item ``user`` may decide now, of every registered kind, filtered and sorted (oldest
+    first by default). Queries: a few per kind, none per row."""
+    filters = filters or InboxFilter()
+    rows: list[InboxRow] = []
+    for kind in kinds_for(user):
+        if filters.kind and kind.key != filters.kind:
+            continue
+        items = list(_narrow(kind, kind.decidable(user), filters))
+        if items:
+            rows.extend(row for row in kind.rows(user, items) if filters.keeps(row))
+    return _sorted(rows, filters.order)
+
+
+def inbox_count(user) -> int:
+    """How many items wait for ``user`` (the navigation badge): one query for every kind (a UNION
+    ALL of each kind's ids), so the badge costs every page the same whatever the user decides."""
+    ids = [kind.decidable(user).order_by().values_list("pk", flat=True) for kind in kinds_for(user)]
+    if not ids:
+        return 0
+    return ids[0].union(*ids[1:], all=True).count() if len(ids) > 1 else ids[0].count()
+
+
+def undecidable_for(user, filters: InboxFilter | None = None) -> list[InboxRow]:
+    """Platform admins only: items no existing person may decide, each with the reason."""
+    from portal.permissions import is_platform_admin
+    if not getattr(user, "is_authenticated", False) or not is_platform_admin(user):
+        return []
+    filters = filters or InboxFilter()
+    rows = []
+    for kind in kinds():
+        if kind.undecidable is None or (filters.kind and kind.key != filters.kind):
+            continue
+        rows.extend(row for row in kind.undecidable() if filters.keeps(row)
+                    and (not filters.team or row.team_slug == filters.team)
+                    and (not filters.line_of_business or row.line_of_business == filters.line_of_business))
+    return _sorted(rows, filters.order)
+
+
+def risk_of(*, high: bool = False, medium: bool = False) -> str:
+    """The one wording of risk every kind uses: high when the decision reaches production or spends
+    beyond a budget, medium when it spends money or gates a later decision, else low."""
+    return "high" if high else "medium" if medium else "low"
+
+
+MAX_BULK = 100
+
+
+def _parse_keys(keys) -> dict[str, list[int]]:
+    """"kind:id" strings -> {kind: [ids]} in the order given, duplicates dropped; bad keys -> 400."""
+    wanted: dict[str, list[int]] = {}
+    bad = []
+    for key in keys or []:
+        kind, _sep, pk = str(key).partition(":")
+        if kind not in _KINDS or not pk.isdigit():
+            bad.append(str(key)[:60])
+            continue
+        if int(pk) not in wanted.setdefault(kind, []):
+            wanted[kind].append(int(pk))
+    if bad:
+        raise DomainError(f"Unknown items: {', '.join(bad)}.", fields={"keys": ["Use the keys the inbox lists."]})
+    total = sum(len(ids) for ids in wanted.values())
+    if not total or total > MAX_BULK:
+        raise DomainError(f"Choose between 1 and {MAX_BULK} items.",
+                          fields={"keys": [f"Between 1 and {MAX_BULK} items."]})
+    return wanted
+
+
+def inbox_decide(*, actor, keys, outcome: str, comment: str = "") -> list[dict]:
+    """Approve or deny several inbox items at once, all or nothing at the check: every item must be
+    one ``actor`` may decide now (the kind's own queue, separation of duties included), else nothing
+    is decided (PermissionDenied naming them). Then each decision goes through its kind's service
+    one by one (each checks again and writes its own audit event and step log). A later decision
+    that fails (someone decided it meanwhile) stops the run: the ones before it stand, the error
+    names them. Returns [{"key", "url"}] of the items decided."""
+    if outcome not in ("approve", "deny"):
+        raise DomainError("Choose approve or deny.", fields={"outcome": ["approve or deny"]})
+    comment = (comment or "").strip()
+    if outcome == "deny" and not comment:
+        raise DomainError("Say why you deny: the requesters read your comment.",
+                          fields={"comment": ["A comment is required to deny."]})
+    wanted = _parse_keys(keys)
+    found, urls = {}, {}
+    for key, ids in wanted.items():
+        kind = _KINDS[key]
+        items = {item.pk: item for item in kind.decidable(actor).filter(pk__in=ids)} if kind.visible(actor) else {}
+        missing = [f"{key}:{pk}" for pk in ids if pk not in items]
+        if missing:
+            raise PermissionDenied(f"You may not decide {', '.join(missing)} now (not yours to decide, or already "
+                                   "decided); nothing was decided.")
+        found.update({(key, pk): items[pk] for pk in ids})
+        urls.update({(key, row.id): row.url for row in kind.rows(actor, list(items.values()))})
+    done = []
+    for (key, pk), item in found.items():
+        kind = _KINDS[key]
+        try:
+            (kind.approve if outcome == "approve" else kind.deny)(actor=actor, item=item, comment=comment)
+        except DomainError as error:
+            decided = ", ".join(row["key"] for row in done) or "none"
+            raise type(error)(f"{key}:{pk}: {error.message} Decided before it: {decided}.", code=error.code,
+                              fields=error.fields) from error
+        done.append({"key": f"{key}:{pk}", "url": urls[(key, pk)]})
+    return done
