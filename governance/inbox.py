@@ -52,9 +52,10 @@ def _rows(user, versions) -> list[InboxRow]:
 
 def register() -> None:
     register_kind(InboxKind(
-        key=KIND, label="Model version", order=30, visible=decides_something,
-        decidable=selectors.approval_queue_for_user, rows=_rows,
-        approve=lambda *, actor, item, comment="": services.model_version_approve(actor=actor, version=item,
-                                                                                 comment=comment),
-        deny=lambda *, actor, item, comment: services.model_version_reject(actor=actor, version=item,
-                                                                          comment=comment)))
+        key=KIND, label="Model version", order=30, visible=decides_something, delegable=False,
+        decidable=lambda user, delegate=None: selectors.approval_queue_for_user(user), rows=_rows,
+        # on_behalf_of is not passed on: the governance gates find the delegator themselves
+        approve=lambda *, actor, item, comment="", on_behalf_of=None: services.model_version_approve(
+            actor=actor, version=item, comment=comment),
+        deny=lambda *, actor, item, comment, on_behalf_of=None: services.model_version_reject(
+            actor=actor, version=item, comment=comment)))

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from portal import selectors, services, webhooks
 from portal.api_base import IdempotentCreateMixin, ScopedViewSetMixin
 from portal.errors import DomainError
-from portal.models import (ApiToken, AuditEvent, AwsAccount, Membership, Notification, RoleAssignment, Team,
+from portal.models import (ApiToken, ApprovalDelegation, AuditEvent, AwsAccount, Membership, Notification, RoleAssignment, Team,
                            TeamWebhook, WebhookDelivery)
 from portal.notifications import notification_mark_read
 from portal.permissions import global_roles, has_perm, is_platform_admin, team_roles
@@ -380,6 +380,7 @@ class InboxRowSerializer(serializers.Serializer):
     summary = serializers.CharField()
     url = serializers.CharField()
     reason = serializers.CharField()
+    on_behalf_of = serializers.CharField()
     context = serializers.DictField()
 
 
@@ -440,3 +441,40 @@ class ApprovalInboxViewSet(viewsets.GenericViewSet):
         if not is_platform_admin(request.user):
             raise exceptions.PermissionDenied("Only platform admins see what nobody can decide.")
         return self._page(inbox.undecidable_for(request.user, filters))
+class DelegationSerializer(serializers.ModelSerializer):
+    delegator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    delegate = serializers.SlugRelatedField(slug_field="username",
+                                            queryset=get_user_model().objects.filter(is_active=True))
+
+    class Meta:
+        model = ApprovalDelegation
+        fields = ["id", "delegator", "delegate", "starts_at", "ends_at", "reason", "created_at", "revoked_at"]
+        read_only_fields = ["id", "delegator", "created_at", "revoked_at"]
+        extra_kwargs = {"starts_at": {"required": False}}
+
+
+class ApprovalDelegationViewSet(IdempotentCreateMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+                                viewsets.ReadOnlyModelViewSet):
+    """The caller's delegations, given and received. POST {"delegate": username, "starts_at"
+    (optional, default now), "ends_at", "reason"} lets a colleague take your decisions (every kind
+    in the approvals inbox) while you are away; DELETE ends one (the row stays)."""
+    queryset = ApprovalDelegation.objects.none()
+    serializer_class = DelegationSerializer
+    permission_classes = [IsAuthenticated]
+    filter_backends = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.delegations_of(self.request.user)
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.delegation_create(actor=self.request.user, delegate=data["delegate"],
+                                                         ends_at=data["ends_at"], starts_at=data.get("starts_at"),
+                                                         reason=data.get("reason", ""))
+
+    def perform_destroy(self, instance):
+        services.delegation_revoke(actor=self.request.user, delegation=instance)
+
+

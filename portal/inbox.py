@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Value
 from django.utils import timezone
 
 from portal.errors import DomainError
@@ -26,13 +27,17 @@ class InboxKind:
     key: str                                   # stable: "provisioning_request", "model_version", ...
     label: str                                 # shown to people
     visible: Callable[[Any], bool]             # user -> may they decide items of this kind at all (cheap)
-    decidable: Callable[[Any], Any]            # user -> QuerySet of items they may decide now
+    decidable: Callable[..., Any]              # (user, delegate=None) -> QuerySet of items ``user`` may decide
+                                               # now; with ``delegate``: minus those the delegate may not touch
+                                               # (their own request, their card, their first approval...)
     rows: Callable[[Any, list], list]          # (user, items) -> [InboxRow]; constant queries per batch
-    approve: Callable[..., Any]                # (actor=, item=, comment=) -> the app's service result
-    deny: Callable[..., Any]                   # (actor=, item=, comment=) -> idem; the service wants a comment
+    approve: Callable[..., Any]                # (actor=, item=, comment=, on_behalf_of=None) -> via the app's service
+    deny: Callable[..., Any]                   # idem; the service wants a comment
     undecidable: Callable[[], list] | None = None   # () -> [InboxRow] with ``reason``: nobody can decide them
     team_path: str = "team"                    # ORM path to the item's Team, for the team/line filters
     order: int = 100
+    delegable: bool = True                     # False: the kind's own queue and services already apply
+                                               # delegations (governance's model queue)
 
 
 @dataclass
@@ -51,6 +56,7 @@ class InboxRow:
     over_budget: bool = False
     risk: str = "low"
     reason: str = ""                           # undecidable rows: why nobody can decide
+    on_behalf_of: str = ""                     # a delegated row: whose decision the user takes
     context: dict = field(default_factory=dict)
 
     @property
@@ -90,9 +96,32 @@ def kinds_for(user) -> list[InboxKind]:
 
 
 def may_use(user) -> bool:
-    """Who sees the inbox: anyone who decides some kind, and platform admins (undecidable items)."""
+    """Who sees the inbox: anyone who decides some kind, platform admins (undecidable items) and
+    delegates while a delegation to them runs."""
     from portal.permissions import is_platform_admin
-    return bool(kinds_for(user)) or (getattr(user, "is_authenticated", False) and is_platform_admin(user))
+    from portal.selectors import active_delegations_to
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(kinds_for(user)) or is_platform_admin(user) or active_delegations_to(user).exists()
+
+
+def _sources(user):
+    """(kind, queryset, delegator or None) for everything ``user`` may decide: their own queue of
+    each kind, then each active delegator's queue of the delegable kinds, minus what the delegate
+    may not touch. Queries: one per kind and per delegation, none per item."""
+    from portal.selectors import active_delegations_to
+    own = kinds_for(user)
+    for kind in own:
+        yield kind, kind.decidable(user), None
+    if not getattr(user, "is_authenticated", False):
+        return
+    for delegation in active_delegations_to(user):
+        for kind in kinds_for(delegation.delegator):
+            if kind.delegable:
+                yield kind, kind.decidable(delegation.delegator, delegate=user), delegation.delegator
+            elif kind not in own:   # its own queue already holds what the delegate decides for others
+                own.append(kind)
+                yield kind, kind.decidable(user), delegation.delegator
 
 
 @dataclass
@@ -139,22 +168,27 @@ def inbox_for(user, filters: InboxFilter | None = None) -> list[InboxRow]:
     first by default). Queries: a few per kind, none per row."""
     filters = filters or InboxFilter()
     rows: list[InboxRow] = []
-    for kind in kinds_for(user):
+    seen: set[str] = set()
+    for kind, queryset, delegator in _sources(user):
         if filters.kind and kind.key != filters.kind:
             continue
-        items = list(_narrow(kind, kind.decidable(user), filters))
-        if items:
-            rows.extend(row for row in kind.rows(user, items) if filters.keeps(row))
+        items = [item for item in _narrow(kind, queryset, filters) if f"{kind.key}:{item.pk}" not in seen]
+        for row in kind.rows(user, items) if items else []:
+            seen.add(row.key)
+            row.on_behalf_of = delegator.get_username() if delegator else ""
+            if filters.keeps(row):
+                rows.append(row)
     return _sorted(rows, filters.order)
 
 
 def inbox_count(user) -> int:
     """How many items wait for ``user`` (the navigation badge): one query for every kind (a UNION
     ALL of each kind's ids), so the badge costs every page the same whatever the user decides."""
-    ids = [kind.decidable(user).order_by().values_list("pk", flat=True) for kind in kinds_for(user)]
+    ids = [queryset.order_by().annotate(inbox_kind=Value(kind.key)).values_list("inbox_kind", "pk")
+           for kind, queryset, _delegator in _sources(user)]
     if not ids:
         return 0
-    return ids[0].union(*ids[1:], all=True).count() if len(ids) > 1 else ids[0].count()
+    return ids[0].union(*ids[1:]).count() if len(ids) > 1 else ids[0].count()
 
 
 def undecidable_for(user, filters: InboxFilter | None = None) -> list[InboxRow]:
@@ -216,21 +250,24 @@ def inbox_decide(*, actor, keys, outcome: str, comment: str = "") -> list[dict]:
         raise DomainError("Say why you deny: the requesters read your comment.",
                           fields={"comment": ["A comment is required to deny."]})
     wanted = _parse_keys(keys)
-    found, urls = {}, {}
-    for key, ids in wanted.items():
-        kind = _KINDS[key]
-        items = {item.pk: item for item in kind.decidable(actor).filter(pk__in=ids)} if kind.visible(actor) else {}
-        missing = [f"{key}:{pk}" for pk in ids if pk not in items]
-        if missing:
-            raise PermissionDenied(f"You may not decide {', '.join(missing)} now (not yours to decide, or already "
-                                   "decided); nothing was decided.")
-        found.update({(key, pk): items[pk] for pk in ids})
-        urls.update({(key, row.id): row.url for row in kind.rows(actor, list(items.values()))})
+    found, urls = {}, {}   # (kind, pk) -> (item, delegator or None)
+    for kind, queryset, delegator in _sources(actor):
+        ids = [pk for pk in wanted.get(kind.key, []) if (kind.key, pk) not in found]
+        if not ids:
+            continue
+        items = list(queryset.filter(pk__in=ids))
+        found.update({(kind.key, item.pk): (item, delegator) for item in items})
+        urls.update({(kind.key, row.id): row.url for row in kind.rows(actor, items)} if items else {})
+    missing = [f"{key}:{pk}" for key, ids in wanted.items() for pk in ids if (key, pk) not in found]
+    if missing:
+        raise PermissionDenied(f"You may not decide {', '.join(missing)} now (not yours to decide, or already "
+                               "decided); nothing was decided.")
     done = []
-    for (key, pk), item in found.items():
-        kind = _KINDS[key]
+    for key, pk in [(key, pk) for key, ids in wanted.items() for pk in ids]:
+        kind, (item, delegator) = _KINDS[key], found[(key, pk)]
+        extra = {"on_behalf_of": delegator} if delegator else {}
         try:
-            (kind.approve if outcome == "approve" else kind.deny)(actor=actor, item=item, comment=comment)
+            (kind.approve if outcome == "approve" else kind.deny)(actor=actor, item=item, comment=comment, **extra)
         except DomainError as error:
             decided = ", ".join(row["key"] for row in done) or "none"
             raise type(error)(f"{key}:{pk}: {error.message} Decided before it: {decided}.", code=error.code,

@@ -28,6 +28,7 @@ router.register("notifications", api.NotificationViewSet, basename="notification
 router.register("webhooks", api.TeamWebhookViewSet, basename="webhook")
 router.register("webhook-deliveries", api.WebhookDeliveryViewSet, basename="webhook-delivery")
 router.register("approvals", api.ApprovalInboxViewSet, basename="approval")
+router.register("approval-delegations", api.ApprovalDelegationViewSet, basename="approval-delegation")
 
 portal_patterns = [
     path("", views.home, name="home"),

@@ -25,13 +25,23 @@ def _row(item: ProvisioningRequest, reason: str = "") -> InboxRow:
         reason=reason, context={"requester": item.requester.get_username(), "account": item.account.name})
 
 
+def _decidable(user, delegate=None):
+    """The user's queue; for their delegate, minus the delegate's own requests."""
+    items = selectors.approvals_for_user(user)
+    return items.exclude(requester=delegate) if delegate is not None else items
+
+
 def _rows(user, items) -> list[InboxRow]:
     return [_row(item) for item in items]
 
 
+def _pending():
+    return (ProvisioningRequest.objects.filter(state=RequestState.PENDING_APPROVAL)
+            .select_related("team", "requester", "product", "account", "version").defer("secret_parameters"))
+
+
 def _undecidable() -> list[InboxRow]:
-    items = (ProvisioningRequest.objects.filter(state=RequestState.PENDING_APPROVAL)
-             .select_related("team", "requester", "product", "account", "version").defer("secret_parameters"))
+    items = _pending()
     approvers: dict[int, set[int]] = {}
     rows = []
     for item in items:
@@ -47,7 +57,9 @@ def register() -> None:
     register_kind(InboxKind(
         key=KIND, label="Provisioning request", order=10,
         visible=lambda user: has_perm(user, "approve", ProvisioningRequest),
-        decidable=selectors.approvals_for_user, rows=_rows,
-        approve=lambda *, actor, item, comment="": services.request_approve(actor=actor, request=item, comment=comment),
-        deny=lambda *, actor, item, comment: services.request_reject(actor=actor, request=item, comment=comment),
+        decidable=_decidable, rows=_rows,
+        approve=lambda *, actor, item, comment="", on_behalf_of=None: services.request_approve(
+            actor=actor, request=item, comment=comment, on_behalf_of=on_behalf_of),
+        deny=lambda *, actor, item, comment, on_behalf_of=None: services.request_reject(
+            actor=actor, request=item, comment=comment, on_behalf_of=on_behalf_of),
         undecidable=_undecidable))

@@ -10,10 +10,12 @@ from portal.permissions import has_perm, scope
 KIND = "model_card"
 
 
-def decidable_for_user(user):
+def decidable_for_user(user, delegate=None):
     """Cards pending review that ``user`` may approve (model approvers of the team's line of
-    business), except the ones they wrote."""
+    business), except the ones they wrote (or their delegate wrote)."""
     cards = scope(user, ModelCard.objects.filter(status=CardStatus.PENDING_REVIEW), "approve")
+    if delegate is not None:
+        cards = cards.exclude(created_by=delegate)
     return (cards.exclude(created_by=user).select_related("team", "model_version", "model_version__group")
             .order_by("updated_at", "id"))
 
@@ -37,7 +39,7 @@ def register() -> None:
         key=KIND, label="Model card", order=40,
         visible=lambda user: has_perm(user, "approve", ModelCard),
         decidable=decidable_for_user, rows=_rows,
-        approve=lambda *, actor, item, comment="": services.model_card_transition(actor=actor, card=item,
-                                                                                 action="approve", comment=comment),
-        deny=lambda *, actor, item, comment: services.model_card_transition(actor=actor, card=item,
-                                                                           action="send_back", comment=comment)))
+        approve=lambda *, actor, item, comment="", on_behalf_of=None: services.model_card_transition(
+            actor=actor, card=item, action="approve", comment=comment, on_behalf_of=on_behalf_of),
+        deny=lambda *, actor, item, comment, on_behalf_of=None: services.model_card_transition(
+            actor=actor, card=item, action="send_back", comment=comment, on_behalf_of=on_behalf_of)))

@@ -12,15 +12,18 @@ from provisioning.accounts.models import AWAITING_DECISION, AccountApproval, Acc
 KIND = "account_request"
 
 
-def decidable_for_user(user):
+def decidable_for_user(user, delegate=None):
     """Requests waiting for a decision ``user`` may take now: platform admins' scope, not their own
-    request, not a second approval of a request they approved first."""
+    request, not a second approval of a request they approved first (in person or through a
+    delegate). With ``delegate``: the same holds for the delegate too."""
     teams = teams_for(user, AccountRequest, "approve")
     items = AccountRequest.objects.filter(state__in=[*AWAITING_DECISION, AccountState.CLOSE_PENDING])
     if teams is not None:
         items = items.filter(team_id__in=teams)
-    items = items.exclude(Q(requester=user) & Q(state__in=AWAITING_DECISION)).exclude(
-        pk__in=AccountApproval.objects.filter(decided_by=user, decision=AccountApproval.Decision.APPROVE,
+    people = [user] + ([delegate] if delegate is not None else [])
+    items = items.exclude(Q(requester__in=people) & Q(state__in=AWAITING_DECISION)).exclude(
+        pk__in=AccountApproval.objects.filter(Q(decided_by__in=people) | Q(on_behalf_of__in=people),
+                                              decision=AccountApproval.Decision.APPROVE,
                                               request__state=AccountState.PENDING_SECOND_APPROVAL)
         .values("request_id"))
     return selectors.with_approvals(items.select_related("team", "requester")).order_by("state_changed_at", "id")
@@ -70,8 +73,8 @@ def register() -> None:
         key=KIND, label="Account request", order=20,
         visible=lambda user: has_perm(user, "approve", AccountRequest),
         decidable=decidable_for_user, rows=_rows,
-        approve=lambda *, actor, item, comment="": services.account_request_approve(actor=actor, request=item,
-                                                                                   comment=comment),
-        deny=lambda *, actor, item, comment: services.account_request_reject(actor=actor, request=item,
-                                                                            comment=comment),
+        approve=lambda *, actor, item, comment="", on_behalf_of=None: services.account_request_approve(
+            actor=actor, request=item, comment=comment, on_behalf_of=on_behalf_of),
+        deny=lambda *, actor, item, comment, on_behalf_of=None: services.account_request_reject(
+            actor=actor, request=item, comment=comment, on_behalf_of=on_behalf_of),
         undecidable=_undecidable))

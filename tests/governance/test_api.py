@@ -42,7 +42,7 @@ def test_query_count_does_not_grow_with_rows(world, client, url):
     _many(world, 20, start=100)
     more, response = _count(client, url)
     assert more == few, f"{url}: {few} queries with 4 rows, {more} with 24"
-    assert few <= 16
+    assert few <= 17   # 16 + the navigation's approvals badge (issue 13): active delegations, then one UNION count
 
 
 def test_queue_api_gives_context_and_hides_own_versions(world, api_client):

@@ -309,3 +309,111 @@ def test_page_approves_one_row_and_bulk_denies_the_rest(world, client):
     client.post("/approvals/decide/", {"keys": keys, "outcome": "deny", "comment": "duplicate"})
     states = dict(ProvisioningRequest.objects.filter(pk__in=[one.pk, two.pk, three.pk]).values_list("pk", "state"))
     assert states == {one.pk: "approved", two.pk: "rejected", three.pk: "rejected"}
+
+
+# -- delegation (the core's, for every kind) ---------------------------------------------------------
+def _delegate(delegator, delegate, **kwargs):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    return portal_services.delegation_create(actor=delegator, delegate=delegate,
+                                             ends_at=timezone.now() + timedelta(days=3), **kwargs)
+
+
+def test_a_delegate_decides_every_kind_for_the_delegator_by_x_for_y(world, api_client, aws_endpoint):
+    from governance.cards.models import ModelCard
+    from portal.models import AuditEvent
+    from provisioning.accounts.models import AccountApproval, AccountRequestStep
+    from provisioning.models import RequestStep
+    # the platform admin (provisioning, accounts) and the model approver (cards) are away
+    away = world["platform_admin"]
+    portal_services.role_grant(actor=SYSTEM, user=away, role="model_approver")
+    stand_in = world["executive"]                 # decides nothing in their own right
+    request, account, card = f.request(world, "ds"), account_request(world), submitted_card(world)
+    api_client.force_authenticate(stand_in)
+    assert api_client.get("/api/v1/approvals/").status_code == 403
+    _delegate(away, stand_in, reason="holiday")
+    body = api_client.get("/api/v1/approvals/").json()
+    rows = {row["key"]: row for row in body["results"]}
+    keys = {f"provisioning_request:{request.pk}", f"account_request:{account.pk}", f"model_card:{card.pk}"}
+    assert set(rows) == keys and {row["on_behalf_of"] for row in rows.values()} == {"platform-admin"}
+    response = api_client.post("/api/v1/approvals/decide/", {"keys": sorted(keys), "outcome": "approve"},
+                               format="json")
+    assert response.status_code == 200, response.content
+    step = RequestStep.objects.filter(request=request, action="approve").get()
+    assert "by executive: for platform-admin" in step.detail
+    event = AuditEvent.objects.filter(action="provisioning_request.approve", target_id=str(request.pk)).get()
+    assert event.actor == stand_in and "for platform-admin" in event.after["detail"]
+    approval = AccountApproval.objects.get(request=account)
+    assert approval.decided_by == stand_in and approval.on_behalf_of == away
+    assert AccountRequestStep.objects.filter(request=account, detail__contains="by executive for platform-admin").exists()
+    assert AuditEvent.objects.get(action="account_request.approve", target_id=str(account.pk)).after["by"] == \
+        "executive for platform-admin"
+    assert ModelCard.objects.get(pk=card.pk).status == "Approved"
+    assert AuditEvent.objects.get(action="model_card.approve", target_id=str(card.pk)).after["by"] == \
+        "executive for platform-admin"
+
+
+def test_delegation_never_side_steps_separation_of_duties(world, api_client):
+    from django.core.exceptions import PermissionDenied
+
+    from provisioning import services
+    from provisioning.accounts.services import account_request_approve
+    from provisioning.models import ProvisioningRequest
+    lead, ds = world["lead"], world["ds"]
+    theirs = f.request(world, "ds")              # the delegate's own request
+    leads = f.request(world, "lead")             # the delegator's own request
+    _delegate(lead, ds)
+    api_client.force_authenticate(ds)
+    assert _keys(api_client) == []               # neither shows up
+    for item in (theirs, leads):
+        response = api_client.post("/api/v1/approvals/decide/", {"keys": [f"provisioning_request:{item.pk}"],
+                                                                 "outcome": "approve"}, format="json")
+        assert response.status_code == 403
+        with pytest.raises(PermissionDenied):    # and the service refuses it when called directly
+            services.request_approve(actor=ds, request=item, on_behalf_of=lead)
+    assert set(ProvisioningRequest.objects.filter(pk__in=[theirs.pk, leads.pk]).values_list("state", flat=True)) == \
+        {"pending_approval"}
+    # nobody can claim a delegation that was not given
+    other = f.request(world, "mle")
+    with pytest.raises(PermissionDenied, match="has not delegated"):
+        services.request_approve(actor=world["outsider"], request=other, on_behalf_of=lead)
+    # an admin who gave the first approval cannot give the second through a delegate, nor vice versa
+    second_admin = portal_services.user_create(actor=SYSTEM, username="admin-2", email="a2@example.com",
+                                               password="pw-for-tests-123")
+    portal_services.role_grant(actor=SYSTEM, user=second_admin, role="platform_admin")
+    big = account_request(world, budget="20000")
+    account_request_approve(actor=world["platform_admin"], request=big)
+    _delegate(world["platform_admin"], second_admin)
+    _delegate(world["platform_admin"], world["executive"])
+    api_client.force_authenticate(world["executive"])
+    assert f"account_request:{big.pk}" not in _keys(api_client)   # the first approver's delegate: not for them
+    from portal.errors import Conflict
+    for stand_in in (second_admin, world["executive"]):
+        with pytest.raises(Conflict):
+            account_request_approve(actor=stand_in, request=big, on_behalf_of=world["platform_admin"])
+    api_client.force_authenticate(second_admin)                  # in their own right, the second admin may
+    assert f"account_request:{big.pk}" in _keys(api_client)
+
+
+def test_delegation_takes_effect_in_its_date_range_and_ends_when_revoked(world, api_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    request = f.request(world, "ds")
+    api_client.force_authenticate(world["lead"])
+    response = api_client.post("/api/v1/approval-delegations/", {
+        "delegate": "mle", "starts_at": (timezone.now() + timedelta(days=1)).isoformat(),
+        "ends_at": (timezone.now() + timedelta(days=4)).isoformat()}, format="json")
+    assert response.status_code == 201, response.content
+    api_client.force_authenticate(world["mle"])
+    assert f"provisioning_request:{request.pk}" not in _keys(api_client)   # not started yet
+    started = _delegate(world["lead"], world["mle"])
+    assert f"provisioning_request:{request.pk}" in _keys(api_client)
+    portal_services.delegation_revoke(actor=world["lead"], delegation=started)
+    assert f"provisioning_request:{request.pk}" not in _keys(api_client)
+    api_client.force_authenticate(world["lead"])
+    bad = api_client.post("/api/v1/approval-delegations/", {
+        "delegate": "mle", "starts_at": (timezone.now() + timedelta(days=5)).isoformat(),
+        "ends_at": (timezone.now() + timedelta(days=4)).isoformat()}, format="json")
+    assert bad.status_code == 400 and "ends_at" in bad.json()["error"]["fields"]
