@@ -38,6 +38,8 @@ class InboxKind:
     order: int = 100
     delegable: bool = True                     # False: the kind's own queue and services already apply
                                                # delegations (governance's model queue)
+    pending: Callable[[], Any] | None = None   # () -> QuerySet of every item waiting for a decision, for
+    deciders: Callable[[Any], Any] | None = None   # reminders: (item) -> the users who may decide it
 
 
 @dataclass
@@ -274,3 +276,84 @@ def inbox_decide(*, actor, keys, outcome: str, comment: str = "") -> list[dict]:
                               fields=error.fields) from error
         done.append({"key": f"{key}:{pk}", "url": urls[(key, pk)]})
     return done
+
+
+# -- reminders and escalation -----------------------------------------------------------------------
+LEVELS = {0: "reminder", 1: "escalated to the line of business", 2: "escalated to the platform admins"}
+
+
+def _thresholds() -> list[tuple[int, timedelta]]:
+    from django.conf import settings
+    return [(0, timedelta(hours=getattr(settings, "APPROVAL_REMINDER_HOURS", 48))),
+            (1, timedelta(hours=getattr(settings, "APPROVAL_ESCALATION_LOB_HOURS", 96))),
+            (2, timedelta(hours=getattr(settings, "APPROVAL_ESCALATION_ADMIN_HOURS", 168)))]
+
+
+def _recipients(kind: InboxKind, item, row: InboxRow, level: int) -> list:
+    """Level 0: whoever may decide the item (team leads, admins, approvers); 1: the executives of
+    the team's line of business (its leads), or the platform admins when the line has none;
+    2: the platform admins."""
+    from django.contrib.auth import get_user_model
+
+    from portal.models import GlobalRole
+    users = get_user_model().objects.filter(is_active=True)
+    if level == 0:
+        return list(kind.deciders(item))
+    if level == 1 and row.line_of_business:
+        leads = list(users.filter(role_assignments__role=GlobalRole.EXECUTIVE,
+                                  role_assignments__line_of_business=row.line_of_business).distinct())
+        if leads:
+            return leads
+    return list(users.filter(role_assignments__role=GlobalRole.PLATFORM_ADMIN,
+                             role_assignments__line_of_business="").distinct())
+
+
+def approval_nudges_send(*, now=None) -> dict:
+    """Remind and escalate what waits too long, for every kind that declares ``pending`` and
+    ``deciders``: once its age passes APPROVAL_REMINDER_HOURS its deciders are reminded, past
+    APPROVAL_ESCALATION_LOB_HOURS the line of business's executives are told, past
+    APPROVAL_ESCALATION_ADMIN_HOURS the platform admins. Side effects per (item, level, wait): one
+    ApprovalNudge row (unique: a repeat or a concurrent run sends nothing), notifications, an audit
+    event ``approval.remind`` / ``approval.escalate``. A new wait (e.g. a second approval) starts
+    again at level 0."""
+    from django.db import IntegrityError, transaction
+
+    from portal.audit import audit_record
+    from portal.models import ApprovalNudge, Team
+    from portal.notifications import notify
+    from portal.permissions import SYSTEM
+    now = now or timezone.now()
+    sent = {"reminded": 0, "escalated": 0}
+    thresholds = _thresholds()
+    teams = {}
+    for kind in kinds():
+        if kind.pending is None or kind.deciders is None:
+            continue
+        items = list(kind.pending())
+        by_id = {item.pk: item for item in items}
+        for row in kind.rows(SYSTEM, items) if items else []:
+            age = now - row.waiting_since
+            for level, after in thresholds:
+                if age < after:
+                    continue
+                try:
+                    with transaction.atomic():
+                        ApprovalNudge.objects.create(kind=kind.key, object_id=row.id, level=level,
+                                                     waiting_since=row.waiting_since)
+                        if row.team_slug not in teams:
+                            teams[row.team_slug] = Team.objects.filter(slug=row.team_slug).first()
+                        team = teams[row.team_slug]
+                        users = _recipients(kind, by_id[row.id], row, level)
+                        verb = "Reminder" if level == 0 else "Escalated"
+                        notify(users=users, kind="approval.reminder" if level == 0 else "approval.escalated",
+                               team=team, url=row.url,
+                               subject=f"{verb}: {row.kind_label.lower()} {row.title} has waited {age.days} days "
+                                       "for a decision", body=row.summary)
+                        audit_record(actor=SYSTEM, action="approval.remind" if level == 0 else "approval.escalate",
+                                     target_type=kind.key, target_id=str(row.id), target_label=row.title, team=team,
+                                     after={"level": level, "to": LEVELS[level], "days_waiting": age.days,
+                                            "recipients": sorted(user.get_username() for user in users)})
+                except IntegrityError:
+                    continue   # sent already (this run's twin or an earlier one)
+                sent["reminded" if level == 0 else "escalated"] += 1
+    return sent

@@ -317,3 +317,17 @@ class ApprovalDelegation(models.Model):
 
     def __str__(self):
         return f"{self.delegator} → {self.delegate} until {self.ends_at:%Y-%m-%d}"
+
+
+class ApprovalNudge(models.Model):
+    """One reminder (level 0) or escalation (1: line of business, 2: platform admins) sent for one
+    inbox item's wait. Unique per (kind, item, level, wait): the beat task sends each once."""
+    kind = models.CharField(max_length=40)
+    object_id = models.PositiveBigIntegerField()
+    level = models.PositiveSmallIntegerField()
+    waiting_since = models.DateTimeField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id", "level", "waiting_since"],
+                                               name="approval_nudge_once_per_level")]

@@ -62,4 +62,4 @@ def register() -> None:
             actor=actor, request=item, comment=comment, on_behalf_of=on_behalf_of),
         deny=lambda *, actor, item, comment, on_behalf_of=None: services.request_reject(
             actor=actor, request=item, comment=comment, on_behalf_of=on_behalf_of),
-        undecidable=_undecidable))
+        undecidable=_undecidable, pending=_pending, deciders=services._approvers))

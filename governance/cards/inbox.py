@@ -20,6 +20,15 @@ def decidable_for_user(user, delegate=None):
             .order_by("updated_at", "id"))
 
 
+def _pending():
+    return ModelCard.objects.filter(status=CardStatus.PENDING_REVIEW).select_related(
+        "team", "model_version", "model_version__group")
+
+
+def _deciders(card: ModelCard):
+    return services._approvers_for(card).exclude(pk=card.created_by_id)
+
+
 def _rows(user, cards) -> list[InboxRow]:
     rows = []
     for card in cards:
@@ -38,7 +47,7 @@ def register() -> None:
     register_kind(InboxKind(
         key=KIND, label="Model card", order=40,
         visible=lambda user: has_perm(user, "approve", ModelCard),
-        decidable=decidable_for_user, rows=_rows,
+        decidable=decidable_for_user, rows=_rows, pending=_pending, deciders=_deciders,
         approve=lambda *, actor, item, comment="", on_behalf_of=None: services.model_card_transition(
             actor=actor, card=item, action="approve", comment=comment, on_behalf_of=on_behalf_of),
         deny=lambda *, actor, item, comment, on_behalf_of=None: services.model_card_transition(

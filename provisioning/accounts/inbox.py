@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from portal.inbox import InboxKind, InboxRow, register_kind, risk_of
 from portal.models import Environment
-from portal.permissions import has_perm, teams_for
+from portal.permissions import has_perm, teams_for, users_with_perm
 from provisioning.accounts import selectors, services
 from provisioning.accounts.models import AWAITING_DECISION, AccountApproval, AccountRequest, AccountState
 
@@ -54,6 +54,15 @@ def _rows(user, items) -> list[InboxRow]:
     return [_row(item) for item in items]
 
 
+def _pending():
+    return selectors.with_approvals(AccountRequest.objects.filter(
+        state__in=[*AWAITING_DECISION, AccountState.CLOSE_PENDING]).select_related("team", "requester"))
+
+
+def _deciders(item: AccountRequest):
+    return users_with_perm("approve", AccountRequest, item.team_id).exclude(pk=item.requester_id)
+
+
 def _undecidable() -> list[InboxRow]:
     items = selectors.with_approvals(AccountRequest.objects.filter(state__in=AWAITING_DECISION)
                                      .select_related("team", "requester"))
@@ -77,4 +86,4 @@ def register() -> None:
             actor=actor, request=item, comment=comment, on_behalf_of=on_behalf_of),
         deny=lambda *, actor, item, comment, on_behalf_of=None: services.account_request_reject(
             actor=actor, request=item, comment=comment, on_behalf_of=on_behalf_of),
-        undecidable=_undecidable))
+        undecidable=_undecidable, pending=_pending, deciders=_deciders))

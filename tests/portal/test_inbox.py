@@ -417,3 +417,59 @@ def test_delegation_takes_effect_in_its_date_range_and_ends_when_revoked(world, 
         "delegate": "mle", "starts_at": (timezone.now() + timedelta(days=5)).isoformat(),
         "ends_at": (timezone.now() + timedelta(days=4)).isoformat()}, format="json")
     assert bad.status_code == 400 and "ends_at" in bad.json()["error"]["fields"]
+
+
+# -- reminders and escalation ------------------------------------------------------------------------
+def test_reminders_then_escalation_once_per_item_and_level(world, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from governance.cards.models import ModelCard
+    from portal.inbox import approval_nudges_send
+    from portal.models import AuditEvent, Notification
+    from portal.tasks import approval_nudges
+    from provisioning.accounts.models import AccountRequest
+    from provisioning.models import ProvisioningRequest
+    settings.APPROVAL_REMINDER_HOURS, settings.APPROVAL_ESCALATION_LOB_HOURS = 48, 96
+    settings.APPROVAL_ESCALATION_ADMIN_HOURS = 168
+    lob_lead = portal_services.user_create(actor=SYSTEM, username="retail-exec", email="rx@example.com",
+                                           password="pw-for-tests-123")
+    portal_services.role_grant(actor=SYSTEM, user=lob_lead, role="executive", line_of_business="Retail Banking")
+    now = timezone.now()
+    request, account, card, fresh = f.request(world, "ds"), account_request(world), cards(world, 1)[0], \
+        f.request(world, "ds")
+    ProvisioningRequest.objects.filter(pk=request.pk).update(submitted_at=now - timedelta(hours=50))
+    AccountRequest.objects.filter(pk=account.pk).update(state_changed_at=now - timedelta(hours=100))
+    ModelCard.objects.filter(pk=card.pk).update(updated_at=now - timedelta(hours=200))
+    Notification.objects.all().delete()
+
+    assert approval_nudges_send(now=now) == {"reminded": 3, "escalated": 3}
+    reminded = set(Notification.objects.filter(kind="approval.reminder").values_list("user__username", "url"))
+    assert ("lead", f"/requests/{request.pk}/") in reminded and ("platform-admin", f"/requests/{request.pk}/") in reminded
+    assert ("approver", f"/model-cards/{card.pk}/") in reminded and not any(url == f"/requests/{fresh.pk}/"
+                                                                           for _user, url in reminded)
+    escalated = set(Notification.objects.filter(kind="approval.escalated").values_list("user__username", "url"))
+    assert escalated == {("retail-exec", f"/account-requests/{account.pk}/"), ("retail-exec", f"/model-cards/{card.pk}/"),
+                         ("platform-admin", f"/model-cards/{card.pk}/")}
+    assert AuditEvent.objects.filter(action="approval.escalate").count() == 3
+    # Idempotent: again (the beat task), nothing new; a new wait starts over.
+    assert approval_nudges() == {"reminded": 0, "escalated": 0}
+    ProvisioningRequest.objects.filter(pk=request.pk).update(submitted_at=now - timedelta(hours=49))
+    assert approval_nudges_send(now=now) == {"reminded": 1, "escalated": 0}
+
+
+def test_escalation_without_a_line_of_business_lead_goes_to_platform_admins(world, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.inbox import approval_nudges_send
+    from portal.models import Notification
+    from provisioning.models import ProvisioningRequest
+    request = f.request(world, "ds")
+    ProvisioningRequest.objects.filter(pk=request.pk).update(submitted_at=timezone.now() - timedelta(hours=100))
+    Notification.objects.all().delete()
+    assert approval_nudges_send() == {"reminded": 1, "escalated": 1}
+    assert set(Notification.objects.filter(kind="approval.escalated").values_list("user__username", flat=True)) == \
+        {"platform-admin"}
