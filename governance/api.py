@@ -1,18 +1,16 @@
 """API twins of the governance pages: /api/v1/model-groups/, /api/v1/model-versions/ (approve,
-reject, sign-off, rollback, continue actions) and /api/v1/approvals/ (the caller's queue). The
+reject, sign-off, rollback, continue actions) and /api/v1/model-approvals/ (the caller's model queue with metrics; every kind: /api/v1/approvals/). The
 EventBridge endpoint is /api/v1/events/sagemaker/ (governance/urls.py: it authenticates by secret)."""
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from governance import selectors, services
-from governance.models import ApprovalDecision, ApprovalDelegation, Deployment, ModelGroup, ModelVersion, Stage
+from governance.models import ApprovalDecision, Deployment, ModelGroup, ModelVersion, Stage
 from governance.transitions import WAITING_FOR
-from rest_framework.permissions import IsAuthenticated
 
-from portal.api_base import IdempotentCreateMixin, ScopedViewSetMixin
+from portal.api_base import ScopedViewSetMixin
 from portal.errors import InvalidTransition
 
 STAGE_OF = {state: stage for stage, state in WAITING_FOR.items()}
@@ -211,42 +209,7 @@ class ApprovalViewSet(ScopedViewSetMixin, viewsets.GenericViewSet):
         return self.get_paginated_response(ApprovalSerializer(selectors.with_context(page), many=True).data)
 
 
-class DelegationSerializer(serializers.ModelSerializer):
-    delegator = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    delegate = serializers.SlugRelatedField(slug_field="username",
-                                            queryset=get_user_model().objects.filter(is_active=True))
-
-    class Meta:
-        model = ApprovalDelegation
-        fields = ["id", "delegator", "delegate", "starts_at", "ends_at", "reason", "created_at", "revoked_at"]
-        read_only_fields = ["id", "delegator", "starts_at", "created_at", "revoked_at"]
-
-
-class ApprovalDelegationViewSet(IdempotentCreateMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
-                                viewsets.ReadOnlyModelViewSet):
-    """The caller's delegations, given and received. POST {"delegate": username, "ends_at", "reason"}
-    lets a colleague take your model decisions while you are away; DELETE ends one (the row stays)."""
-    queryset = ApprovalDelegation.objects.none()
-    serializer_class = DelegationSerializer
-    permission_classes = [IsAuthenticated]
-    filter_backends = []
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return self.queryset
-        return selectors.delegations_of(self.request.user)
-
-    def perform_create(self, serializer):
-        data = serializer.validated_data
-        serializer.instance = services.delegation_create(actor=self.request.user, delegate=data["delegate"],
-                                                         ends_at=data["ends_at"], reason=data.get("reason", ""))
-
-    def perform_destroy(self, instance):
-        services.delegation_revoke(actor=self.request.user, delegation=instance)
-
-
 def register_api(router) -> None:
     router.register("model-groups", ModelGroupViewSet, basename="model-group")
     router.register("model-versions", ModelVersionViewSet, basename="model-version")
-    router.register("approvals", ApprovalViewSet, basename="approval")
-    router.register("approval-delegations", ApprovalDelegationViewSet, basename="approval-delegation")
+    router.register("model-approvals", ApprovalViewSet, basename="model-approval")

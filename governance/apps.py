@@ -11,12 +11,11 @@ class GovernanceConfig(AppConfig):
         from portal import navigation
         from portal.permissions import has_perm
 
+        from governance.inbox import decides_something, register as register_inbox
+
         register_governance_policies()
-
-        def decides_something(user) -> bool:
-            return any(has_perm(user, action, ModelVersion) for action in ("approve_stage1", "approve_stage2",
-                                                                           "signoff"))
-
-        navigation.add_item("Approvals", "Model approvals", "governance:approval_queue", decides_something)
+        register_inbox()
+        navigation.add_item("Approvals", "Model approvals and delegations", "governance:approval_queue",
+                            decides_something)
         navigation.add_item("Models", "Model dashboard", "governance:model_list",
                             lambda user: has_perm(user, "view", ModelVersion))

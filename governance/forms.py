@@ -43,6 +43,8 @@ class VersionFilterForm(forms.Form):
 
 class DelegationForm(forms.Form):
     delegate = forms.CharField(max_length=150, label="Colleague's username")
+    starts_on = forms.DateField(required=False, label="From (optional, default now)",
+                                widget=forms.DateInput(attrs={"type": "date"}))
     ends_on = forms.DateField(label="Until (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(required=False, max_length=200, label="Reason (optional)")
 
@@ -53,6 +55,17 @@ class DelegationForm(forms.Form):
         if user is None:
             raise forms.ValidationError(f"No active user is called '{username}'. Check the spelling.")
         return user
+
+    def starts_at(self):
+        """Start of the chosen day in the current time zone, or None (now)."""
+        from datetime import datetime, time
+
+        from django.utils import timezone
+        day = self.cleaned_data.get("starts_on")
+        if day is None:
+            return None
+        start = timezone.make_aware(datetime.combine(day, time.min))
+        return max(start, timezone.now())
 
     def ends_at(self):
         """End of the chosen day, in the current time zone."""

@@ -159,26 +159,6 @@ class ApprovalDecision(models.Model):
         return f"portal-decision-{self.pk}"
 
 
-class ApprovalDelegation(models.Model):
-    """While away, a decider lets a named colleague take the decisions they could take (same stages,
-    same teams) until ``ends_at``. The gates still apply to both people."""
-    delegator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_given")
-    delegate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                 related_name="delegations_received")
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    reason = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["delegate", "ends_at"]), models.Index(fields=["delegator", "ends_at"])]
-
-    def __str__(self):
-        return f"{self.delegator} → {self.delegate} until {self.ends_at:%Y-%m-%d}"
-
-
 class DeploymentStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", "In progress"
     SUCCEEDED = "succeeded", "Succeeded"

@@ -18,6 +18,7 @@ from governance import conf
 from governance.models import ApprovalDecision, Deployment, DeploymentStatus, ModelGroup, ModelVersion, Stage
 from governance.transitions import WAITING_FOR, progress_percent
 from portal.permissions import SYSTEM, has_perm, scope, teams_for
+from portal.selectors import active_delegations_to, delegations_of  # noqa: F401  (the core owns delegations)
 
 DEPLOYED_STAGES = {"test": [Stage.IN_TEST, Stage.PROD_APPROVED, Stage.DEPLOYING_PROD], "prod": [Stage.IN_PROD]}
 
@@ -137,29 +138,12 @@ def group_list_for_user(user, *, team: str = "", central: str = "") -> QuerySet:
 
 
 # -- the approval queue ------------------------------------------------------------------------
-def active_delegations_to(user, *, now=None):
-    """Delegations ``user`` may act on now (as the delegate)."""
-    from governance.models import ApprovalDelegation
-    if not getattr(user, "pk", None):
-        return ApprovalDelegation.objects.none()
-    now = now or timezone.now()
-    return ApprovalDelegation.objects.filter(delegate=user, revoked_at__isnull=True, starts_at__lte=now,
-                                             ends_at__gt=now).select_related("delegator")
-
-
 def delegator_for(user, action: str, version: ModelVersion):
     """The delegator ``user`` currently stands in for who may ``action`` this version, or None."""
     for delegation in active_delegations_to(user):
         if delegation.delegator.is_active and has_perm(delegation.delegator, action, ModelVersion, version.team_id):
             return delegation.delegator
     return None
-
-
-def delegations_of(user):
-    """The user's delegations, given and received, newest first (for the queue page)."""
-    from governance.models import ApprovalDelegation
-    return (ApprovalDelegation.objects.filter(Q(delegator=user) | Q(delegate=user))
-            .select_related("delegator", "delegate").order_by("-created_at", "-id"))
 
 
 def _queue_condition(user) -> Q:

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from governance import conf, selectors
 from governance.models import (
-    ApprovalDecision, ApprovalDelegation, ApprovalStatus, Decision, Deployment, DeploymentStatus, ModelGroup, ModelVersion, Stage,
+    ApprovalDecision, ApprovalStatus, Decision, Deployment, DeploymentStatus, ModelGroup, ModelVersion, Stage,
 )
 from governance.transitions import DECISION_ACTIONS, WAITING_FOR, next_stage
 from portal.audit import audit_record
@@ -810,50 +810,3 @@ def approval_reminders_send(*, now=None) -> dict:
             if fields:
                 version.save(update_fields=fields + ["synced_at"])
     return sent
-
-
-# -- delegation while away -----------------------------------------------------------------------
-MAX_DELEGATION_DAYS = 90
-
-
-def _decides_something(user) -> bool:
-    return any(has_perm(user, action, ModelVersion) for action in STAGE_ACTIONS.values())
-
-
-def delegation_create(*, actor, delegate, ends_at, reason: str = "") -> ApprovalDelegation:
-    """Let ``delegate`` take the actor's model decisions until ``ends_at`` (at most 90 days).
-    Side effects: the row, an audit event, a notification to the delegate. A repeat makes another
-    (overlapping) delegation, which changes nothing in effect."""
-    if not _decides_something(actor):
-        raise PermissionDenied("You take no model decisions, so there is nothing to delegate.")
-    now = timezone.now()
-    if delegate is None or not delegate.is_active:
-        raise DomainError("Name an active colleague to delegate to.", fields={"delegate": ["Unknown or inactive user."]})
-    if delegate.pk == actor.pk:
-        raise DomainError("Delegate to someone else.", fields={"delegate": ["You cannot delegate to yourself."]})
-    if ends_at <= now or (ends_at - now).days >= MAX_DELEGATION_DAYS:
-        raise DomainError(f"Choose an end within the next {MAX_DELEGATION_DAYS} days.",
-                          fields={"ends_at": [f"In the future, at most {MAX_DELEGATION_DAYS} days away."]})
-    with transaction.atomic():
-        delegation = ApprovalDelegation.objects.create(delegator=actor, delegate=delegate, starts_at=now,
-                                                       ends_at=ends_at, reason=reason.strip()[:200])
-        audit_record(actor=actor, action="approval_delegation.create", target=delegation,
-                     after={"delegate": delegate.get_username(), "ends_at": ends_at, "reason": delegation.reason})
-        notify(users=[delegate], kind="approval.delegated", url="/approvals/models/",
-               subject=f"{actor.get_username()} delegated their model approvals to you until {ends_at:%Y-%m-%d}",
-               body=delegation.reason)
-    return delegation
-
-
-def delegation_revoke(*, actor, delegation: ApprovalDelegation) -> ApprovalDelegation:
-    """End a delegation now (its delegator or a platform admin). Idempotent."""
-    from portal.permissions import is_platform_admin
-    if delegation.delegator_id != actor.pk and not is_platform_admin(actor):
-        raise PermissionDenied("Only the person who delegated may end the delegation.")
-    with transaction.atomic():
-        delegation = ApprovalDelegation.objects.select_for_update().get(pk=delegation.pk)
-        if delegation.revoked_at is None:
-            delegation.revoked_at = timezone.now()
-            delegation.save(update_fields=["revoked_at"])
-            audit_record(actor=actor, action="approval_delegation.revoke", target=delegation)
-    return delegation

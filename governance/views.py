@@ -16,6 +16,8 @@ from governance import conf, selectors, services
 from governance.forms import DecisionForm, DelegationForm, RollbackForm, VersionFilterForm
 from governance.models import ModelGroup, ModelVersion, Stage
 from governance.transitions import ORDER, WAITING_FOR, progress_percent
+from portal import inbox
+from portal import services as portal_services
 from portal.errors import DomainError
 from portal.models import Team
 from portal.permissions import has_perm, require, scope
@@ -38,7 +40,7 @@ def _render_queue(request, *, delegation_form=None, status=200):
     return render(request, "governance/approval_queue.html", {
         "page": page, "rows": selectors.with_context(page.object_list), "decision_form": DecisionForm(),
         "delegation_form": delegation_form or DelegationForm(), "delegations": selectors.delegations_of(request.user)[:20],
-        "can_delegate": services._decides_something(request.user), "now": timezone.now()}, status=status)
+        "can_delegate": bool(inbox.kinds_for(request.user)), "now": timezone.now()}, status=status)
 
 
 @login_required
@@ -49,15 +51,17 @@ def delegation_create(request):
     form = DelegationForm(request.POST)
     if form.is_valid():
         try:
-            delegation = services.delegation_create(actor=request.user, delegate=form.cleaned_data["delegate"],
-                                                    ends_at=form.ends_at(), reason=form.cleaned_data["reason"])
+            delegation = portal_services.delegation_create(
+                actor=request.user, delegate=form.cleaned_data["delegate"], ends_at=form.ends_at(),
+                starts_at=form.starts_at(), reason=form.cleaned_data["reason"])
         except DomainError as error:
             for field, errors in error.fields.items():
-                form.add_error("ends_on" if field == "ends_at" else field if field in form.fields else None, errors)
+                field = {"ends_at": "ends_on", "starts_at": "starts_on"}.get(field, field)
+                form.add_error(field if field in form.fields else None, errors)
             if not error.fields:
                 form.add_error(None, error.message)
         else:
-            messages.success(request, f"{delegation.delegate} takes your model decisions until "
+            messages.success(request, f"{delegation.delegate} takes your decisions until "
                                       f"{delegation.ends_at:%Y-%m-%d %H:%M}.")
             return redirect("governance:approval_queue")
     return _render_queue(request, delegation_form=form, status=400)
@@ -67,7 +71,7 @@ def delegation_create(request):
 @require_POST
 def delegation_revoke(request, pk):
     delegation = get_object_or_404(selectors.delegations_of(request.user), pk=pk)
-    services.delegation_revoke(actor=request.user, delegation=delegation)
+    portal_services.delegation_revoke(actor=request.user, delegation=delegation)
     messages.success(request, f"The delegation to {delegation.delegate} has ended.")
     return redirect("governance:approval_queue")
 

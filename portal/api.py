@@ -2,7 +2,7 @@
 import django_filters
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -11,10 +11,10 @@ from portal import selectors, services, webhooks
 from portal.api_base import IdempotentCreateMixin, ScopedViewSetMixin
 from portal.errors import DomainError
 from portal.filters import PortalFilterSet
-from portal.models import (ApiToken, AuditEvent, AwsAccount, Membership, Notification, RoleAssignment, Team,
+from portal.models import (ApiToken, ApprovalDelegation, AuditEvent, AwsAccount, Membership, Notification, RoleAssignment, Team,
                            TeamWebhook, WebhookDelivery)
 from portal.notifications import notification_mark_read
-from portal.permissions import global_roles, has_perm, team_roles
+from portal.permissions import global_roles, has_perm, is_platform_admin, team_roles
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -362,3 +362,121 @@ class WebhookDeliveryViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         it has finished: then redeliver)."""
         delivery = webhooks.webhook_delivery_send_now(actor=request.user, delivery=self.get_object())
         return Response(self.get_serializer(delivery).data, status=202)
+
+
+class InboxRowSerializer(serializers.Serializer):
+    """One row of the approvals inbox (portal.inbox.InboxRow)."""
+    key = serializers.CharField()
+    kind = serializers.CharField()
+    kind_label = serializers.CharField()
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    team = serializers.CharField()
+    team_slug = serializers.CharField()
+    line_of_business = serializers.CharField()
+    waiting_since = serializers.DateTimeField()
+    age_days = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    over_budget = serializers.BooleanField()
+    risk = serializers.CharField()
+    summary = serializers.CharField()
+    url = serializers.CharField()
+    reason = serializers.CharField()
+    on_behalf_of = serializers.CharField()
+    context = serializers.DictField()
+
+
+class InboxDecideSerializer(serializers.Serializer):
+    keys = serializers.ListField(child=serializers.CharField(max_length=60), min_length=1, max_length=100)
+    outcome = serializers.ChoiceField(choices=["approve", "deny"])
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=900, default="")
+
+
+class ApprovalInboxViewSet(viewsets.GenericViewSet):
+    """The caller's approvals inbox: everything they may decide now, of every kind (provisioning
+    requests, account requests, model versions, model cards), oldest first (``order=newest`` for
+    newest). Filters: ``kind``, ``team`` (slug), ``line_of_business``, ``min_age_days``,
+    ``max_age_days``, ``min_amount``, ``max_amount``, ``over_budget`` (true/false), ``risk``
+    (low/medium/high). ``undecidable/``: platform admins, what nobody can decide and why."""
+    serializer_class = InboxRowSerializer
+    permission_classes = [IsAuthenticated]
+    filter_backends = []
+
+    def _filters(self, request):
+        from portal import inbox
+        from portal.forms import InboxFilterForm
+        if not inbox.may_use(request.user):
+            raise exceptions.PermissionDenied("Only people who decide requests, models or cards have an "
+                                              "approvals inbox.")
+        form = InboxFilterForm(request.query_params)
+        if not form.is_valid():
+            raise exceptions.ValidationError({name: list(errors) for name, errors in form.errors.items()})
+        return form.to_filter()
+
+    def _page(self, rows):
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(InboxRowSerializer(page, many=True).data)
+
+    def list(self, request):
+        from portal import inbox
+        return self._page(inbox.inbox_for(request.user, self._filters(request)))
+
+    @extend_schema(request=InboxDecideSerializer, responses={200: InboxDecideSerializer})
+    @action(detail=False, methods=["post"])
+    def decide(self, request):
+        """POST {"keys": ["model_card:3", ...], "outcome": "approve"|"deny", "comment"}: every item must
+        be one the caller may decide now, else nothing is decided (403); then one decision each,
+        through its kind's service (each audited). A deny needs a comment."""
+        from portal import inbox
+        self._filters(request)   # the same gate as the list
+        serializer = InboxDecideSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        done = inbox.inbox_decide(actor=request.user, keys=data["keys"], outcome=data["outcome"],
+                                  comment=data.get("comment", ""))
+        return Response({"decided": done})
+
+    @action(detail=False, methods=["get"])
+    def undecidable(self, request):
+        from portal import inbox
+        filters = self._filters(request)
+        if not is_platform_admin(request.user):
+            raise exceptions.PermissionDenied("Only platform admins see what nobody can decide.")
+        return self._page(inbox.undecidable_for(request.user, filters))
+class DelegationSerializer(serializers.ModelSerializer):
+    delegator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    delegate = serializers.SlugRelatedField(slug_field="username",
+                                            queryset=get_user_model().objects.filter(is_active=True))
+
+    class Meta:
+        model = ApprovalDelegation
+        fields = ["id", "delegator", "delegate", "starts_at", "ends_at", "reason", "created_at", "revoked_at"]
+        read_only_fields = ["id", "delegator", "created_at", "revoked_at"]
+        extra_kwargs = {"starts_at": {"required": False}}
+
+
+class ApprovalDelegationViewSet(IdempotentCreateMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+                                viewsets.ReadOnlyModelViewSet):
+    """The caller's delegations, given and received. POST {"delegate": username, "starts_at"
+    (optional, default now), "ends_at", "reason"} lets a colleague take your decisions (every kind
+    in the approvals inbox) while you are away; DELETE ends one (the row stays)."""
+    queryset = ApprovalDelegation.objects.none()
+    serializer_class = DelegationSerializer
+    permission_classes = [IsAuthenticated]
+    filter_backends = []
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.delegations_of(self.request.user)
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.delegation_create(actor=self.request.user, delegate=data["delegate"],
+                                                         ends_at=data["ends_at"], starts_at=data.get("starts_at"),
+                                                         reason=data.get("reason", ""))
+
+    def perform_destroy(self, instance):
+        services.delegation_revoke(actor=self.request.user, delegation=instance)
+
+

@@ -12,7 +12,9 @@ class PortalConfig(AppConfig):
         from portal.policies import register_core_policies
 
         register_core_policies()
+        from portal import inbox
         navigation.add_item("Home", "Home", "portal:home", lambda user: True)
+        navigation.add_item("Approvals", "Inbox", "portal:approvals", inbox.may_use, count=inbox.inbox_count)
         navigation.add_item("Audit", "Audit log", "portal:audit_list",
                             lambda user: has_perm(user, "view", AuditEvent))
         navigation.add_item("Admin", "Teams", "portal:team_list",

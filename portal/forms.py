@@ -118,3 +118,33 @@ class WebhookForm(forms.Form):
 class DeliveryFilterForm(forms.Form):
     state = forms.ChoiceField(required=False, choices=[("", "Any state"), *WebhookDelivery.State.choices])
     kind = forms.CharField(required=False, max_length=60, label="Event", help_text="Starts with, e.g. 'model.'.")
+
+
+class InboxFilterForm(forms.Form):
+    """The approvals inbox filters, shared by the page and the API (a bad value names its field)."""
+    kind = forms.ChoiceField(required=False, choices=())
+    team = forms.SlugField(required=False, max_length=40)
+    line_of_business = forms.CharField(required=False, max_length=100)
+    min_age_days = forms.IntegerField(required=False, min_value=0, max_value=3650)
+    max_age_days = forms.IntegerField(required=False, min_value=0, max_value=3650)
+    min_amount = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=2)
+    max_amount = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=2)
+    over_budget = forms.ChoiceField(required=False, choices=[("", "any"), ("true", "yes"), ("false", "no")])
+    risk = forms.ChoiceField(required=False, choices=[("", "any"), ("low", "low"), ("medium", "medium"),
+                                                      ("high", "high")])
+    order = forms.ChoiceField(required=False, choices=[("oldest", "oldest first"), ("newest", "newest first")])
+
+    def __init__(self, *args, **kwargs):
+        from portal import inbox
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", "every kind")] + [(kind.key, kind.label) for kind in inbox.kinds()]
+
+    def to_filter(self):
+        from portal.inbox import InboxFilter
+        data = self.cleaned_data
+        over = {"true": True, "false": False}.get(data.get("over_budget") or "")
+        return InboxFilter(kind=data.get("kind") or "", team=data.get("team") or "",
+                           line_of_business=data.get("line_of_business") or "",
+                           min_age_days=data.get("min_age_days"), max_age_days=data.get("max_age_days"),
+                           min_amount=data.get("min_amount"), max_amount=data.get("max_amount"),
+                           over_budget=over, risk=data.get("risk") or "", order=data.get("order") or "oldest")

@@ -296,3 +296,38 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.kind} → {self.webhook_id} ({self.state})"
+
+
+class ApprovalDelegation(models.Model):
+    """While away, a decider lets a named colleague take the decisions they could take, of every
+    kind in the approvals inbox (same teams, same stages), from ``starts_at`` until ``ends_at``.
+    Separation of duties applies to both people; decisions record "by delegate for delegator"."""
+    delegator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_given")
+    delegate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                 related_name="delegations_received")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["delegate", "ends_at"]), models.Index(fields=["delegator", "ends_at"])]
+
+    def __str__(self):
+        return f"{self.delegator} → {self.delegate} until {self.ends_at:%Y-%m-%d}"
+
+
+class ApprovalNudge(models.Model):
+    """One reminder (level 0) or escalation (1: line of business, 2: platform admins) sent for one
+    inbox item's wait. Unique per (kind, item, level, wait): the beat task sends each once."""
+    kind = models.CharField(max_length=40)
+    object_id = models.PositiveBigIntegerField()
+    level = models.PositiveSmallIntegerField()
+    waiting_since = models.DateTimeField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id", "level", "waiting_since"],
+                                               name="approval_nudge_once_per_level")]

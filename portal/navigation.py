@@ -16,16 +16,17 @@ class NavItem:
     label: str
     url_name: str
     visible: Callable    # fn(user) -> bool
+    count: Callable | None = None    # fn(user) -> int, shown as a badge (e.g. items waiting)
 
 
 _ITEMS: list[NavItem] = []
 
 
-def add_item(section: str, label: str, url_name: str, visible: Callable) -> None:
+def add_item(section: str, label: str, url_name: str, visible: Callable, count: Callable | None = None) -> None:
     if section not in SECTIONS:
         raise ValueError(f"Unknown navigation section {section!r}")
     if not any(item.url_name == url_name for item in _ITEMS):
-        _ITEMS.append(NavItem(section, label, url_name, visible))
+        _ITEMS.append(NavItem(section, label, url_name, visible, count))
 
 
 def navigation_for(request) -> list[dict]:
@@ -36,11 +37,13 @@ def navigation_for(request) -> list[dict]:
     current = request.path
     sections = []
     for section in SECTIONS:
-        items = [{"label": item.label, "url": reverse(item.url_name)}
+        items = [{"label": item.label, "url": reverse(item.url_name),
+                  "count": item.count(user) if item.count else None}
                  for item in _ITEMS if item.section == section and item.visible(user)]
         for item in items:
             item["active"] = current == item["url"] or (item["url"] != "/" and current.startswith(item["url"]))
         if items:
-            sections.append({"name": section, "items": items,
+            counts = [item["count"] for item in items if item["count"]]
+            sections.append({"name": section, "items": items, "count": sum(counts) if counts else None,
                              "active": any(item["active"] for item in items)})
     return sections

@@ -2,6 +2,7 @@
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from portal.models import (ApiToken, AuditEvent, AwsAccount, GlobalRole, Membership, Notification, RoleAssignment,
                            Team, TeamWebhook, WebhookDelivery)
@@ -110,3 +111,47 @@ def webhook_deliveries_for_user(user, *, webhook=None, state: str = "", kind: st
     if kind:
         queryset = queryset.filter(kind__startswith=kind)
     return queryset.order_by("-created_at", "-id")
+
+
+# -- delegation while away ---------------------------------------------------------------------------
+def active_delegations_to(user, *, now=None):
+    """Delegations ``user`` may act on now (as the delegate), their delegators still active."""
+    from portal.models import ApprovalDelegation
+    if not getattr(user, "pk", None):
+        return ApprovalDelegation.objects.none()
+    now = now or timezone.now()
+    return ApprovalDelegation.objects.filter(delegate=user, revoked_at__isnull=True, starts_at__lte=now,
+                                             ends_at__gt=now, delegator__is_active=True).select_related("delegator")
+
+
+def delegations_of(user):
+    """The user's delegations, given and received, newest first."""
+    from portal.models import ApprovalDelegation
+    return (ApprovalDelegation.objects.filter(Q(delegator=user) | Q(delegate=user))
+            .select_related("delegator", "delegate").order_by("-created_at", "-id"))
+
+
+def delegation_principal(actor, on_behalf_of):
+    """Whom ``actor`` decides for: themselves (``on_behalf_of`` None or themselves), or the
+    delegator of a delegation to ``actor`` active now. Raises PermissionDenied otherwise, so a
+    service given ``on_behalf_of`` never trusts the caller's word for it."""
+    from django.core.exceptions import PermissionDenied
+    if on_behalf_of is None or getattr(on_behalf_of, "pk", None) == getattr(actor, "pk", None):
+        return actor
+    if not active_delegations_to(actor).filter(delegator=on_behalf_of).exists():
+        raise PermissionDenied(f"{on_behalf_of} has not delegated their decisions to you (or not now).")
+    return on_behalf_of
+
+
+def on_behalf_note(actor, principal) -> dict:
+    """What an audit event's ``after`` adds when a delegate decided: {"by": "alice for bob"}, else {}."""
+    if principal is None or principal is actor or principal.pk == getattr(actor, "pk", None):
+        return {}
+    return {"by": decided_by_label(actor, principal)}
+
+
+def decided_by_label(actor, principal) -> str:
+    """"alice" or "alice for bob": how step logs and audit events name who decided."""
+    name = actor.get_username()
+    return name if principal is None or principal is actor or principal.pk == actor.pk \
+        else f"{name} for {principal.get_username()}"

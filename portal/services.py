@@ -241,3 +241,54 @@ def api_token_authenticate(secret: str) -> ApiToken | None:
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+# -- delegation while away ---------------------------------------------------------------------------
+MAX_DELEGATION_DAYS = 90
+
+
+def delegation_create(*, actor, delegate, ends_at, starts_at=None, reason: str = ""):
+    """Let ``delegate`` take every decision the actor could take (every kind in the approvals
+    inbox) from ``starts_at`` (default now) until ``ends_at``, at most 90 days ahead. Side effects:
+    the row, an audit event, a notification to the delegate. A repeat makes another (overlapping)
+    delegation, which changes nothing in effect."""
+    from portal import inbox
+    from portal.models import ApprovalDelegation
+    from portal.notifications import notify
+    if not inbox.kinds_for(actor):
+        raise PermissionDenied("You take no decisions, so there is nothing to delegate.")
+    now = timezone.now()
+    starts_at = starts_at or now
+    if delegate is None or not delegate.is_active:
+        raise DomainError("Name an active colleague to delegate to.", fields={"delegate": ["Unknown or inactive user."]})
+    if delegate.pk == actor.pk:
+        raise DomainError("Delegate to someone else.", fields={"delegate": ["You cannot delegate to yourself."]})
+    if ends_at <= max(now, starts_at) or (ends_at - now).days >= MAX_DELEGATION_DAYS:
+        raise DomainError(f"Choose an end after the start, within the next {MAX_DELEGATION_DAYS} days.",
+                          fields={"ends_at": [f"After the start, at most {MAX_DELEGATION_DAYS} days away."]})
+    if starts_at < now - timedelta(minutes=5):
+        raise DomainError("A delegation cannot start in the past.", fields={"starts_at": ["Now or later."]})
+    with transaction.atomic():
+        delegation = ApprovalDelegation.objects.create(delegator=actor, delegate=delegate, starts_at=starts_at,
+                                                       ends_at=ends_at, reason=reason.strip()[:200])
+        audit_record(actor=actor, action="approval_delegation.create", target=delegation,
+                     after={"delegate": delegate.get_username(), "starts_at": starts_at, "ends_at": ends_at,
+                            "reason": delegation.reason})
+        notify(users=[delegate], kind="approval.delegated", url="/approvals/",
+               subject=f"{actor.get_username()} delegated their approvals to you from {starts_at:%Y-%m-%d} "
+                       f"until {ends_at:%Y-%m-%d}", body=delegation.reason)
+    return delegation
+
+
+def delegation_revoke(*, actor, delegation):
+    """End a delegation now (its delegator or a platform admin). Idempotent."""
+    from portal.models import ApprovalDelegation
+    if delegation.delegator_id != actor.pk and not is_platform_admin(actor):
+        raise PermissionDenied("Only the person who delegated may end the delegation.")
+    with transaction.atomic():
+        delegation = ApprovalDelegation.objects.select_for_update().get(pk=delegation.pk)
+        if delegation.revoked_at is None:
+            delegation.revoked_at = timezone.now()
+            delegation.save(update_fields=["revoked_at"])
+            audit_record(actor=actor, action="approval_delegation.revoke", target=delegation)
+    return delegation

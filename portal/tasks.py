@@ -17,6 +17,14 @@ def heartbeat(**_ignored):
                                              defaults={"seen_at": timezone.now()})
 
 
+@shared_task(name="portal.approval_nudges")
+def approval_nudges(**_ignored):
+    """Reminders and escalations of waiting inbox items (portal.inbox.approval_nudges_send); each
+    (item, level, wait) is sent once, so a repeat sends nothing new."""
+    from portal.inbox import approval_nudges_send
+    return approval_nudges_send()
+
+
 @shared_task(name="portal.idempotency_purge")
 def idempotency_purge(**_ignored):
     """Forget Idempotency-Key records older than IDEMPOTENCY_KEY_TTL_HOURS. Safe to repeat."""

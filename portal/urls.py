@@ -27,6 +27,8 @@ router.register("api-tokens", api.ApiTokenViewSet, basename="api-token")
 router.register("notifications", api.NotificationViewSet, basename="notification")
 router.register("webhooks", api.TeamWebhookViewSet, basename="webhook")
 router.register("webhook-deliveries", api.WebhookDeliveryViewSet, basename="webhook-delivery")
+router.register("approvals", api.ApprovalInboxViewSet, basename="approval")
+router.register("approval-delegations", api.ApprovalDelegationViewSet, basename="approval-delegation")
 
 portal_patterns = [
     path("", views.home, name="home"),
@@ -40,6 +42,8 @@ portal_patterns = [
     path("users/<int:user_id>/roles/", views.role_grant, name="role_grant"),
     path("roles/<int:assignment_id>/revoke/", views.role_revoke, name="role_revoke"),
     path("audit/", views.audit_list, name="audit_list"),
+    path("approvals/", views.approvals, name="approvals"),
+    path("approvals/decide/", views.approvals_decide, name="approvals_decide"),
     path("tokens/", views.token_list, name="token_list"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("notifications/", views.notification_list, name="notification_list"),

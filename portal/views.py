@@ -216,6 +216,47 @@ def audit_list(request):
         "form": form, "page": paginate(request, events), "query": query.urlencode()})
 
 
+# --- Approvals inbox -----------------------------------------------------------------------------
+@login_required
+def approvals(request):
+    """Everything the user may decide now, of every kind (portal.inbox); each row opens its
+    decision page. Platform admins also see what nobody can decide, with the reason."""
+    from portal import inbox
+    from portal.forms import InboxFilterForm
+    if not inbox.may_use(request.user):
+        raise PermissionDenied("Only people who decide requests, models or cards have an approvals inbox.")
+    form = InboxFilterForm(request.GET or None)
+    filters = form.to_filter() if form.is_valid() else inbox.InboxFilter()
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "portal/approvals.html", {
+        "form": form, "page": paginate(request, inbox.inbox_for(request.user, filters)), "query": query.urlencode(),
+        "undecidable": inbox.undecidable_for(request.user, filters)}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def approvals_decide(request):
+    """Approve or deny the ticked rows (or the one row whose Approve button was pressed) through
+    ``inbox.inbox_decide``: all or nothing at the check, then one decision (and audit event) each.
+    One row approved: its decision page; several: back to the inbox."""
+    from portal import inbox
+    if not inbox.may_use(request.user):
+        raise PermissionDenied("Only people who decide requests, models or cards have an approvals inbox.")
+    one = request.POST.get("approve_one", "")
+    keys = [one] if one else request.POST.getlist("keys")
+    outcome = "approve" if one else request.POST.get("outcome", "")
+    try:
+        done = inbox.inbox_decide(actor=request.user, keys=keys, outcome=outcome,
+                                  comment=request.POST.get("comment", "")[:900])
+    except (DomainError, PermissionDenied) as error:
+        messages.error(request, getattr(error, "message", None) or str(error))
+        return redirect("portal:approvals")
+    verb = "Approved" if outcome == "approve" else "Denied"
+    messages.success(request, f"{verb} {len(done)} item{'s' if len(done) != 1 else ''}.")
+    return redirect(done[0]["url"] if one else "portal:approvals")
+
+
 # --- API tokens ----------------------------------------------------------------------------------
 @login_required
 def token_list(request):

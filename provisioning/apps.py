@@ -11,13 +11,13 @@ class ProvisioningConfig(AppConfig):
         from portal.permissions import has_perm
         from provisioning.models import CatalogProduct, ProvisionedProduct, ProvisioningRequest
         from provisioning.policies import register_policies
-        from provisioning.selectors import may_see_approvals
+        from provisioning.inbox import register as register_inbox
 
         register_policies()
+        register_inbox()
         navigation.add_item("Catalog", "Products", "provisioning:catalog_list",
                             lambda user: has_perm(user, "view", CatalogProduct))
         navigation.add_item("Requests", "Requests", "provisioning:request_list",
                             lambda user: has_perm(user, "view", ProvisioningRequest))
         navigation.add_item("Requests", "Inventory", "provisioning:inventory_list",
                             lambda user: has_perm(user, "view", ProvisionedProduct))
-        navigation.add_item("Approvals", "Provisioning requests", "provisioning:approval_list", may_see_approvals)

@@ -3,7 +3,7 @@ from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
 
 from portal.models import AwsAccount, Team
-from portal.permissions import has_perm, is_platform_admin, scope, team_roles, teams_for
+from portal.permissions import has_perm, is_platform_admin, scope, teams_for
 from provisioning.models import (
     CatalogProduct, CatalogVersion, ProvisionedProduct, ProvisioningRequest, RequestState, RequestStep,
 )
@@ -60,10 +60,6 @@ def approvals_for_user(user):
         queryset = queryset.filter(team_id__in=teams)
     return (queryset.select_related("team", "requester", "product", "account", "version")
             .defer("secret_parameters").order_by("created_at", "id"))
-
-
-def may_see_approvals(user) -> bool:
-    return user.is_authenticated and (is_platform_admin(user) or "lead" in team_roles(user).values())
 
 
 def request_for_user(user, pk: int) -> ProvisioningRequest:

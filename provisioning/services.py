@@ -27,6 +27,7 @@ from portal.errors import DomainError, InvalidTransition
 from portal.models import AwsAccount, Team, TeamRole
 from portal.notifications import notify
 from portal.permissions import SYSTEM, has_perm, is_platform_admin, require, team_roles, users_with_perm
+from portal.selectors import decided_by_label, delegation_principal
 from provisioning import aws
 from provisioning.models import (
     HOURS_PER_MONTH, CatalogProduct, CatalogVersion, ParameterPreset, ProvisionedProduct, ProvisioningRequest,
@@ -436,35 +437,54 @@ def request_submit(*, actor, request: ProvisioningRequest) -> ProvisioningReques
     return request
 
 
-def request_approve(*, actor, request: ProvisioningRequest, comment: str = "") -> ProvisioningRequest:
-    """Approve a pending request (a team lead or platform admin other than the requester), then
-    schedule provisioning after commit. Concurrent or repeated calls: one wins, the others get
+def _decider(actor, request: ProvisioningRequest, on_behalf_of) -> tuple:
+    """(principal, label): whom the actor decides for (a delegator, portal.selectors.delegation_principal)
+    after the policy and separation-of-duties checks on both people."""
+    principal = delegation_principal(actor, on_behalf_of)
+    require(principal, "approve", ProvisioningRequest, request.team_id)
+    if request.requester_id in {actor.pk, principal.pk}:
+        raise PermissionDenied("You cannot decide on your own request; another team lead or a platform admin must."
+                               if actor.pk == request.requester_id else
+                               f"{principal} asked for this request; their delegate cannot decide it either.")
+    return principal, decided_by_label(actor, principal)
+
+
+def _with_principal(actor, principal, comment: str) -> str:
+    """The step detail: "for bob: comment" when a delegate decided (the step reads "by alice: for bob")."""
+    if principal is actor:
+        return comment
+    return f"for {principal.get_username()}" + (f": {comment}" if comment else "")
+
+
+def request_approve(*, actor, request: ProvisioningRequest, comment: str = "",
+                    on_behalf_of=None) -> ProvisioningRequest:
+    """Approve a pending request (a team lead or platform admin other than the requester, or their
+    delegate: ``on_behalf_of`` names the delegator, recorded "by X for Y"), then schedule
+    provisioning after commit. Concurrent or repeated calls: one wins, the others get
     InvalidTransition."""
-    require(actor, "approve", ProvisioningRequest, request.team_id)
-    if actor.pk == request.requester_id:
-        raise PermissionDenied("You cannot approve your own request; another team lead or a platform admin must.")
+    principal, label = _decider(actor, request, on_behalf_of)
     with transaction.atomic():
         request = _locked(request)
-        _transition(request, "approve", actor=actor, detail=comment, decided_by=actor, decided_at=timezone.now(),
-                    decision_comment=comment)
+        _transition(request, "approve", actor=actor, detail=_with_principal(actor, principal, comment), decided_by=actor,
+                    decided_at=timezone.now(), decision_comment=comment)
         _notify_requester(request, "request.approved", f"Request approved: {request.name}",
-                          f"Approved by {actor.get_username()}. Provisioning starts now.")
+                          f"Approved by {label}. Provisioning starts now.")
         _on_commit_execute(request.pk)
     return request
 
 
-def request_reject(*, actor, request: ProvisioningRequest, comment: str) -> ProvisioningRequest:
+def request_reject(*, actor, request: ProvisioningRequest, comment: str,
+                   on_behalf_of=None) -> ProvisioningRequest:
     """Reject a pending request with a comment the requester reads. Same rules as approve."""
-    require(actor, "approve", ProvisioningRequest, request.team_id)
-    if actor.pk == request.requester_id:
-        raise PermissionDenied("You cannot decide on your own request.")
+    principal, _label = _decider(actor, request, on_behalf_of)
     if not (comment or "").strip():
         raise DomainError("Say why the request is rejected, so the requester can fix it.",
                           fields={"comment": ["A comment is required to reject."]})
     with transaction.atomic():
         request = _locked(request)
-        _transition(request, "reject", actor=actor, detail=comment, decided_by=actor, decided_at=timezone.now(),
-                    decision_comment=comment.strip(), secret_parameters={})
+        _transition(request, "reject", actor=actor, detail=_with_principal(actor, principal, comment.strip()),
+                    decided_by=actor, decided_at=timezone.now(), decision_comment=comment.strip(),
+                    secret_parameters={})
         _notify_requester(request, "request.rejected", f"Request rejected: {request.name}", comment.strip())
     return request
 

@@ -18,6 +18,5 @@ urlpatterns = [
     path("requests/<int:pk>/update/", views.request_update, name="request_update"),
     path("requests/<int:pk>/terminate/", views.request_terminate, name="request_terminate"),
     path("requests/<int:pk>/<slug:action>/", views.request_action, name="request_action"),
-    path("approvals/", views.approval_list, name="approval_list"),
     path("inventory/", views.inventory_list, name="inventory_list"),
 ]

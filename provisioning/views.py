@@ -319,14 +319,6 @@ def request_terminate(request, pk):
     return render(request, "provisioning/request_terminate.html", {"item": item, "form": form}, status=status)
 
 
-@login_required
-def approval_list(request):
-    if not selectors.may_see_approvals(request.user):
-        raise PermissionDenied("Only team leads and platform admins approve provisioning requests.")
-    return render(request, "provisioning/approval_list.html", {
-        "page": paginate(request, selectors.approvals_for_user(request.user)), "decision_form": DecisionForm()})
-
-
 # --- Inventory -----------------------------------------------------------------------------------
 @login_required
 def inventory_list(request):

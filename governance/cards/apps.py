@@ -13,5 +13,7 @@ class ModelCardsConfig(AppConfig):
         from portal.permissions import has_perm
 
         register_card_policies()
+        from governance.cards.inbox import register as register_inbox
+        register_inbox()
         navigation.add_item("Models", "Model cards", "model_cards:card_list",
                             lambda user: has_perm(user, "view", ModelCard))

@@ -22,6 +22,7 @@ from portal.errors import Conflict, DomainError, InvalidTransition
 from portal.models import AwsAccount, GlobalRole, RoleAssignment
 from portal.notifications import notify
 from portal.permissions import SYSTEM, require
+from portal.selectors import delegation_principal, on_behalf_note
 
 EXPORT_BUCKET = "ml-portal-model-card-exports-{account}"
 SHARE_PLAN = {"dev": SharePermission.EDITABLE, "test": SharePermission.EDITABLE, "prod": SharePermission.READ_ONLY}
@@ -115,14 +116,17 @@ def _approvers_for(card: ModelCard):
     return get_user_model().objects.filter(pk__in=ids)
 
 
-def model_card_transition(*, actor, card: ModelCard, action: str, comment: str = "") -> ModelCard:
+def model_card_transition(*, actor, card: ModelCard, action: str, comment: str = "", on_behalf_of=None) -> ModelCard:
     """Move a card through the table in transitions.py (UpdateModelCard with the status only).
     Side effects: a new version row, audit ``model_card.<action>``, notifications; the RAM shares
     the new status calls for (SHARED_WITH_AT) are planned and ``model_cards.share_apply`` runs after commit. Illegal transitions
-    raise InvalidTransition (HTTP 409); a repeat of a done transition is illegal, so changes nothing."""
+    raise InvalidTransition (HTTP 409); a repeat of a done transition is illegal, so changes nothing.
+    ``on_behalf_of``: the delegator a delegate reviews for (portal.selectors.delegation_principal);
+    the policy is checked on the delegator, authorship on both, the audit event says "by X for Y"."""
     if action not in transitions.TRANSITIONS or action == "edit":
         raise DomainError(f"Unknown action '{action}'.")
-    require(actor, action, ModelCard, card.team_id)
+    principal = delegation_principal(actor, on_behalf_of)
+    require(principal, action, ModelCard, card.team_id)
     comment = (comment or "").strip()
     if action == "send_back" and not comment:
         raise DomainError("Say what the author should change: a comment is required to send a card back.",
@@ -133,8 +137,10 @@ def model_card_transition(*, actor, card: ModelCard, action: str, comment: str =
         if to is None:
             raise InvalidTransition(f"Cannot {transitions.ACTION_LABELS[action]} a card that is "
                                     f"{card.get_status_display().lower()}.")
-        if action in ("approve", "send_back") and actor is not SYSTEM and card.created_by_id == actor.pk:
-            raise PermissionDenied("You wrote this card; another model approver must review it.")
+        if action in ("approve", "send_back") and actor is not SYSTEM and card.created_by_id in {actor.pk, principal.pk}:
+            raise PermissionDenied("You wrote this card; another model approver must review it."
+                                   if card.created_by_id == actor.pk else
+                                   f"{principal} wrote this card; their delegate cannot review it either.")
         before = card.status
         _aws(aws.update_status, card.account_id, name=card.name, status=to)
         _record_latest(card, actor=actor, comment=comment)
@@ -143,7 +149,7 @@ def model_card_transition(*, actor, card: ModelCard, action: str, comment: str =
             card.save(update_fields=["review_comment"])
         audit_record(actor=actor, action=f"model_card.{action}", target=card, team=card.team,
                      before={"status": before}, after={"status": card.status, "version": card.current_version,
-                                                       "comment": comment})
+                                                       "comment": comment, **on_behalf_note(actor, principal)})
         url = f"/model-cards/{card.pk}/"
         if action == "submit":
             notify(users=_approvers_for(card), kind="model_card.submitted", team=card.team, url=url,

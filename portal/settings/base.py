@@ -268,6 +268,11 @@ IDEMPOTENCY_ABANDONED_MINUTES = 5   # an unfinished first request older than thi
 PORTAL_WEBHOOK_CONNECT_TIMEOUT = env_int("PORTAL_WEBHOOK_CONNECT_TIMEOUT", 5)     # seconds
 PORTAL_WEBHOOK_READ_TIMEOUT = env_int("PORTAL_WEBHOOK_READ_TIMEOUT", 10)          # seconds
 PORTAL_WEBHOOK_MAX_ATTEMPTS = env_int("PORTAL_WEBHOOK_MAX_ATTEMPTS", 8)
+# Approvals inbox: remind the deciders of an item waiting this long, then escalate it to the line
+# of business's executives, then to the platform admins (each once per wait; portal.approval_nudges).
+APPROVAL_REMINDER_HOURS = env_int("APPROVAL_REMINDER_HOURS", 48)
+APPROVAL_ESCALATION_LOB_HOURS = env_int("APPROVAL_ESCALATION_LOB_HOURS", 96)
+APPROVAL_ESCALATION_ADMIN_HOURS = env_int("APPROVAL_ESCALATION_ADMIN_HOURS", 168)
 PORTAL_WEBHOOK_BACKOFF_SECONDS = env_int("PORTAL_WEBHOOK_BACKOFF_SECONDS", 30)    # first retry; doubles
 PORTAL_WEBHOOK_BACKOFF_MAX_SECONDS = env_int("PORTAL_WEBHOOK_BACKOFF_MAX_SECONDS", 3600)
 # Receivers on loopback (http://127.0.0.1, http://localhost): for development and tests only.
@@ -360,6 +365,7 @@ CELERY_BEAT_SCHEDULE = {
     "portal.heartbeat": {"task": "portal.heartbeat", "schedule": 30.0},
     "portal.idempotency_purge": {"task": "portal.idempotency_purge", "schedule": 3600.0},
     "portal.webhook_requeue": {"task": "portal.webhook_requeue", "schedule": 60.0},
+    "portal.approval_nudges": {"task": "portal.approval_nudges", "schedule": 3600.0},
     "portal.audit_checkpoint": {"task": "portal.audit_checkpoint", "schedule": float(AUDIT_CHECKPOINT_SECONDS)},
     "governance.registry_sync": {"task": "governance.registry_sync", "schedule": 300.0},
     "governance.reconcile": {"task": "governance.reconcile", "schedule": 300.0},

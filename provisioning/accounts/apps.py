@@ -13,6 +13,8 @@ class AccountVendingConfig(AppConfig):
         from provisioning.accounts.policies import register_policies
 
         register_policies()
+        from provisioning.accounts.inbox import register as register_inbox
+        register_inbox()
         navigation.add_item("Requests", "Account requests", "account_vending:request_list",
                             lambda user: has_perm(user, "view", AccountRequest))
         navigation.add_item("Requests", "Organization (OU tree)", "account_vending:ou_tree",

@@ -136,6 +136,8 @@ class AccountApproval(models.Model):
     decision = models.CharField(max_length=10, choices=Decision.choices)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+", help_text="Empty: the system")
+    on_behalf_of = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", help_text="The delegator, when a delegate decided")
     comment = models.TextField(blank=True)
     at = models.DateTimeField(default=timezone.now)
 

@@ -20,6 +20,7 @@ from portal.errors import Conflict, DomainError
 from portal.models import AwsAccount, Team
 from portal.notifications import notify
 from portal.permissions import SYSTEM, has_perm, is_platform_admin, require, users_with_perm
+from portal.selectors import decided_by_label, delegation_principal, on_behalf_note
 from portal.services import account_link
 from provisioning import aws as catalog_aws
 from provisioning.accounts import aws
@@ -281,65 +282,85 @@ def second_approval_threshold() -> Decimal:
     return Decimal(_setting("ACCOUNT_VENDING_SECOND_APPROVAL_BUDGET_USD", 10000))
 
 
-def _decide(item: AccountRequest, actor, action: str, decision: str, comment: str, detail: str) -> None:
+def _decide(item: AccountRequest, actor, action: str, decision: str, comment: str, detail: str,
+            on_behalf_of=None) -> None:
     """The transition, then the AccountApproval row of the stage it decided."""
     stage = 2 if item.state == S.PENDING_SECOND_APPROVAL else 1
     _transition(item, action, detail)
     AccountApproval.objects.create(request=item, stage=stage, decision=decision, comment=comment,
-                                   decided_by=actor if actor.pk else None)
+                                   decided_by=actor if actor.pk else None, on_behalf_of=on_behalf_of)
 
 
-def account_request_approve(*, actor, request: AccountRequest, comment: str = "") -> AccountRequest:
-    """Approve (platform admins; not the requester). A request that needs two approvals gets its
+def _decider(actor, item: AccountRequest, on_behalf_of):
+    """(principal or None, "by" label) after the policy check on the principal (the delegator when
+    a delegate decides, portal.selectors.delegation_principal)."""
+    principal = delegation_principal(actor, on_behalf_of)
+    require(principal, "approve", AccountRequest, item.team_id)
+    return (None if principal is actor else principal), decided_by_label(actor, principal)
+
+
+def _people(actor, principal) -> set:
+    return {getattr(actor, "pk", None)} | ({principal.pk} if principal else set())
+
+
+def account_request_approve(*, actor, request: AccountRequest, comment: str = "",
+                            on_behalf_of=None) -> AccountRequest:
+    """Approve (platform admins, or their delegate: ``on_behalf_of`` names the delegator, recorded
+    "by X for Y"; never the requester). A request that needs two approvals gets its
     first one here (pending_second_approval; the other platform admins are notified); the final
     approval queues it and starts the dispatcher after commit. Side effects: an AccountApproval
-    row, steps, an audit event, notifications. The same admin approving twice gets Conflict (409);
-    a repeat after the final approval answers InvalidTransition."""
-    require(actor, "approve", AccountRequest, request.team_id)
+    row, steps, an audit event, notifications. The same admin approving twice (in person or through
+    a delegate) gets Conflict (409); a repeat after the final approval answers InvalidTransition."""
+    principal, label = _decider(actor, request, on_behalf_of)
     if _current_state(request) == S.CLOSE_PENDING:
         return _close_decide(actor=actor, request=request, approve=True, comment=comment)
+    people = _people(actor, principal)
     with transaction.atomic():
         item = _locked(request)
-        if item.requester_id == getattr(actor, "pk", None):
-            raise PermissionDenied("You cannot approve your own account request; another platform admin must.")
+        if item.requester_id in people:
+            raise PermissionDenied("You cannot approve your own account request; another platform admin must."
+                                   if item.requester_id == getattr(actor, "pk", None) else
+                                   f"{principal} asked for this account; their delegate cannot approve it either.")
         if item.state in AWAITING_DECISION and item.approvals.filter(
-                decided_by_id=getattr(actor, "pk", None), decision=AccountApproval.Decision.APPROVE).exists():
-            raise Conflict("You already gave this request its first approval; a different platform admin must "
-                           "give the second one.")
+                Q(decided_by_id__in=people) | Q(on_behalf_of_id__in=people),
+                decision=AccountApproval.Decision.APPROVE).exists():
+            raise Conflict("You (or the colleague you stand in for) already gave this request its first approval; "
+                           "a different platform admin must give the second one.")
         before = _snapshot(item)
-        by = f"{actor.get_username()}{': ' + comment if comment else ''}"
+        by = f"{label}{': ' + comment if comment else ''}"
         if item.state == S.PENDING_APPROVAL and item.approvals_required > 1:
             _decide(item, actor, "approve_first", AccountApproval.Decision.APPROVE, comment,
                     f"First approval by {by}. The budget ${item.monthly_budget_usd:,} is above the second-approval "
-                    "threshold: another platform admin must approve too.")
+                    "threshold: another platform admin must approve too.", on_behalf_of=principal)
             item.save()
             audit_record(actor=actor, action="account_request.approve_first", target=item, team=item.team,
-                         before=before, after={**_snapshot(item), "comment": comment})
-            others = _platform_admins().exclude(pk__in=[actor.pk, item.requester_id])
+                         before=before, after={**_snapshot(item), "comment": comment, **on_behalf_note(actor, principal)})
+            others = _platform_admins().exclude(pk__in=[*people, item.requester_id])
             notify(users=others, kind="account_request.second_approval", team=item.team, url=_url(item),
                    subject=f"Second approval needed: {item.account_name} ({item.team.name}, "
                            f"${item.monthly_budget_usd:,}/month), first approved by {actor.get_username()}")
             _tell_if_undecidable(item)
             return item
-        _decide(item, actor, "approve", AccountApproval.Decision.APPROVE, comment, f"Approved by {by}")
+        _decide(item, actor, "approve", AccountApproval.Decision.APPROVE, comment, f"Approved by {by}",
+                on_behalf_of=principal)
         item.decided_by, item.decided_at, item.decision_comment = (actor if actor.pk else None), timezone.now(), comment
         _transition(item, "enqueue", "Waiting for a free slot (at most "
                                      f"{_setting('ACCOUNT_MAX_IN_FLIGHT', 5)} accounts are created at once).")
         item.queued_at = timezone.now()
         item.save()
         audit_record(actor=actor, action="account_request.approve", target=item, team=item.team, before=before,
-                     after={**_snapshot(item), "comment": comment})
+                     after={**_snapshot(item), "comment": comment, **on_behalf_note(actor, principal)})
         notify(users=[item.requester], kind="account_request.approved", team=item.team, url=_url(item),
                subject=f"Your account request {item.account_name} was approved")
         _enqueue_dispatch()
     return item
 
 
-def account_request_reject(*, actor, request: AccountRequest, comment: str) -> AccountRequest:
+def account_request_reject(*, actor, request: AccountRequest, comment: str, on_behalf_of=None) -> AccountRequest:
     """Reject with a comment (required), at either approval stage. Frees the name and e-mail.
     Side effects: an AccountApproval row, a step, an audit event, a notification. A repeat answers
-    InvalidTransition."""
-    require(actor, "approve", AccountRequest, request.team_id)
+    InvalidTransition. ``on_behalf_of``: as for approve."""
+    principal, label = _decider(actor, request, on_behalf_of)
     if not (comment or "").strip():
         raise DomainError("Say why you reject the request: a comment is required.", code="validation_error",
                           fields={"comment": ["Required when rejecting."]})
@@ -347,16 +368,18 @@ def account_request_reject(*, actor, request: AccountRequest, comment: str) -> A
         return _close_decide(actor=actor, request=request, approve=False, comment=comment)
     with transaction.atomic():
         item = _locked(request)
-        if item.requester_id == getattr(actor, "pk", None):
-            raise PermissionDenied("You cannot decide on your own account request.")
+        if item.requester_id in _people(actor, principal):
+            raise PermissionDenied("You cannot decide on your own account request."
+                                   if item.requester_id == getattr(actor, "pk", None) else
+                                   f"{principal} asked for this account; their delegate cannot decide it either.")
         before = _snapshot(item)
         _decide(item, actor, "reject", AccountApproval.Decision.REJECT, comment.strip(),
-                f"Rejected by {actor.get_username()}: {comment}")
+                f"Rejected by {label}: {comment}", on_behalf_of=principal)
         item.decided_by, item.decided_at, item.decision_comment = actor, timezone.now(), comment.strip()
         item.finished_at = timezone.now()
         item.save()
         audit_record(actor=actor, action="account_request.reject", target=item, team=item.team, before=before,
-                     after={**_snapshot(item), "comment": comment})
+                     after={**_snapshot(item), "comment": comment, **on_behalf_note(actor, principal)})
         notify(users=[item.requester], kind="account_request.rejected", team=item.team, url=_url(item),
                subject=f"Your account request {item.account_name} was rejected", body=comment)
     return item

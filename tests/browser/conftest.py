@@ -59,6 +59,21 @@ def screenshot(page):
     return take
 
 
+@pytest.fixture
+def demo(transactional_db, aws_endpoint, settings, eager_tasks):
+    """The demo `make run` builds (``seed_demo --sync``), Celery eager, the sandbox taking 1 s per
+    provisioning record."""
+    from django.core.management import call_command
+    settings.SHOW_DEMO_PASSWORDS = True
+    engine = aws_endpoint.engine
+    durations = engine.config.as_dict()
+    engine.config.update({"provision_seconds": 1, "domain_seconds": 1})
+    call_command("seed_demo", "--sync")
+    yield engine
+    engine.config.update({"provision_seconds": durations["provision_seconds"],
+                          "domain_seconds": durations["domain_seconds"]})
+
+
 def sign_in(page, base_url: str, username: str, password: str) -> None:
     """Sign in through the real form (after forgetting any earlier session) and land on the home page."""
     page.context.clear_cookies()

@@ -7,7 +7,6 @@ Celery runs eagerly; the sandbox takes 1 s per provisioning record."""
 import re
 
 import pytest
-from django.core.management import call_command
 
 from portal.demo import DEMO_PASSWORD
 from tests.browser.conftest import sign_in
@@ -15,18 +14,6 @@ from tests.browser.conftest import sign_in
 pytestmark = pytest.mark.browser
 LEAD = "fraud-detection-lead"
 DEV_ACCOUNT = "333333333311"      # fraud-detection-dev
-
-
-@pytest.fixture
-def demo(transactional_db, aws_endpoint, settings, eager_tasks):
-    settings.SHOW_DEMO_PASSWORDS = True
-    engine = aws_endpoint.engine
-    durations = engine.config.as_dict()
-    engine.config.update({"provision_seconds": 1, "domain_seconds": 1})
-    call_command("seed_demo", "--sync")
-    yield engine
-    engine.config.update({"provision_seconds": durations["provision_seconds"],
-                          "domain_seconds": durations["domain_seconds"]})
 
 
 def _request(page, base_url, product: str, values: dict) -> str:

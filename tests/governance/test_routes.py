@@ -48,7 +48,7 @@ def _delegation(w):
 
     from django.utils import timezone
 
-    from governance.services import delegation_create
+    from portal.services import delegation_create
     return delegation_create(actor=w["lead"], delegate=w["ds"], ends_at=timezone.now() + timedelta(days=3))
 
 
@@ -66,6 +66,7 @@ def _api_delegation(w):
 
 DECIDERS = {"lead", "approver", "mle", "other_lead"}
 DELEGATION_PARTIES = {"lead", "ds"}
+DELEGATORS = DECIDERS | {"platform_admin"}   # delegations are the core's: every kind of decision (issue 13)
 
 pk = lambda stage: (lambda w: {"pk": _version(w, stage).pk})  # noqa: E731
 
@@ -79,7 +80,7 @@ CASES = [
     RouteCase("governance:version_rollback", {"lead", "mle"}, method="post", not_found=HIDDEN,
               kwargs=lambda w: {"pk": _in_prod_with_previous(w).pk}),
     RouteCase("governance:version_continue", {"lead"}, method="post", kwargs=pk("dev_approved"), not_found=HIDDEN),
-    RouteCase("governance:delegation_create", DECIDERS, method="post", data=_tomorrow),
+    RouteCase("governance:delegation_create", DELEGATORS, method="post", data=_tomorrow),
     RouteCase("governance:delegation_revoke", {"lead"}, method="post", kwargs=lambda w: {"pk": _delegation(w).pk},
               not_found=EVERYONE - DELEGATION_PARTIES),
     RouteCase("governance:sagemaker_event", set(), method="post", api=True, data=lambda w: {"detail-type": "x"}),
@@ -98,9 +99,9 @@ CASES = [
               kwargs=lambda w: {"pk": _in_prod_with_previous(w).pk}),
     RouteCase("model-version-continue", {"lead"}, api=True, method="post", kwargs=pk("dev_approved"),
               not_found=HIDDEN),
-    RouteCase("approval-list", VIEWERS, api=True),
+    RouteCase("model-approval-list", VIEWERS, api=True),
     RouteCase("approval-delegation-list", EVERYONE, api=True),
-    RouteCase("approval-delegation-list", DECIDERS, api=True, method="post", data=_api_delegation),
+    RouteCase("approval-delegation-list", DELEGATORS, api=True, method="post", data=_api_delegation),
     RouteCase("approval-delegation-detail", DELEGATION_PARTIES, api=True, kwargs=lambda w: {"pk": _delegation(w).pk},
               not_found=EVERYONE - DELEGATION_PARTIES),
     RouteCase("approval-delegation-detail", {"lead"}, api=True, method="delete",

@@ -9,6 +9,7 @@ TEAM = {"lead", "ds", "mle"}
 EVERYONE = GLOBAL | TEAM | {"other_lead", "outsider"}
 ADMIN = {"platform_admin"}
 READERS = {"platform_admin", "auditor"}
+DECIDERS = {"platform_admin", "approver", "lead", "mle", "other_lead"}   # the approvals inbox
 
 team_kwargs = lambda w: {"slug": w.team.slug}  # noqa: E731
 
@@ -49,6 +50,9 @@ CASES = [
               data=lambda w: {"role": "auditor"}),
     RouteCase("portal:role_revoke", ADMIN, method="post", kwargs=lambda w: {"assignment_id": _role(w).pk}),
     RouteCase("portal:audit_list", READERS),
+    RouteCase("portal:approvals", DECIDERS),
+    RouteCase("portal:approvals_decide", DECIDERS, method="post",
+              data=lambda w: {"keys": ["model_card:999999"], "outcome": "approve"}),
     RouteCase("portal:token_list", EVERYONE),
     RouteCase("portal:token_revoke", ADMIN, method="post", kwargs=lambda w: {"token_id": _token(w).pk},
               not_found=EVERYONE - ADMIN),
@@ -84,6 +88,10 @@ CASES = [
     RouteCase("account-detail", GLOBAL | TEAM, api=True, kwargs=lambda w: {"account_id": w.account.account_id},
               not_found={"other_lead", "outsider"}),
     RouteCase("audit-event-list", READERS, api=True),
+    RouteCase("approval-list", DECIDERS, api=True),
+    RouteCase("approval-undecidable", ADMIN, api=True),
+    RouteCase("approval-decide", set(), api=True, method="post", data=lambda w: {"keys": ["model_card:999999"],
+                                                                                 "outcome": "approve"}),
     RouteCase("audit-event-detail", READERS, api=True, kwargs=lambda w: {"seq": 1}, not_found=EVERYONE - READERS),
     RouteCase("api-token-list", EVERYONE, api=True),
     RouteCase("api-token-list", EVERYONE, api=True, method="post", data=lambda w: {"name": "script"}),

@@ -110,7 +110,7 @@ def test_reject_page_without_comment_keeps_the_page_and_explains(make_request, c
     client.force_login(world["lead"])
     response = client.post(reverse("provisioning:request_action", args=[request.pk, "reject"]), {"comment": ""})
     assert response.status_code == 400 and "A comment is required to reject." in response.content.decode()
-    approvals = client.get(reverse("provisioning:approval_list")).content.decode()
+    approvals = client.get(reverse("portal:approvals")).content.decode()
     assert request.name in approvals
 
 

@@ -64,7 +64,6 @@ CASES = [
     RouteCase("provisioning:request_terminate", OPERATORS, kwargs=_req("available"), not_found=PAGE_HIDDEN),
     RouteCase("provisioning:request_terminate", OPERATORS, method="post", kwargs=_req("available"),
               not_found=PAGE_HIDDEN, data=lambda w: {"confirm_name": "wrong"}, success=(400,)),
-    RouteCase("provisioning:approval_list", {"platform_admin", "lead", "other_lead"}),
     RouteCase("provisioning:inventory_list", VIEW_REQUESTS),
     # API
     RouteCase("catalog-product-list", EVERYONE - {"outsider"}, api=True),
