@@ -436,6 +436,7 @@ class ApprovalInboxViewSet(viewsets.GenericViewSet):
                                   comment=data.get("comment", ""))
         return Response({"decided": done})
 
+    @extend_schema(responses=InboxRowSerializer(many=True))
     @action(detail=False, methods=["get"])
     def undecidable(self, request):
         from portal import inbox
@@ -443,6 +444,8 @@ class ApprovalInboxViewSet(viewsets.GenericViewSet):
         if not is_platform_admin(request.user):
             raise exceptions.PermissionDenied("Only platform admins see what nobody can decide.")
         return self._page(inbox.undecidable_for(request.user, filters))
+
+
 class DelegationSerializer(serializers.ModelSerializer):
     delegator = serializers.SlugRelatedField(slug_field="username", read_only=True)
     delegate = serializers.SlugRelatedField(slug_field="username",
