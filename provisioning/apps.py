@@ -14,6 +14,7 @@ class ProvisioningConfig(AppConfig):
         from provisioning.selectors import may_see_approvals
 
         register_policies()
+        import provisioning.transitions  # noqa: F401  (registers the request kind with portal.workflow)
         navigation.add_item("Catalog", "Products", "provisioning:catalog_list",
                             lambda user: has_perm(user, "view", CatalogProduct))
         navigation.add_item("Requests", "Requests", "provisioning:request_list",

@@ -27,13 +27,14 @@ from portal.errors import DomainError, InvalidTransition
 from portal.models import AwsAccount, Team, TeamRole
 from portal.notifications import notify
 from portal.permissions import SYSTEM, has_perm, is_platform_admin, require, team_roles, users_with_perm
+from portal.workflow import step_log, transition
 from provisioning import aws
 from provisioning.models import (
     HOURS_PER_MONTH, CatalogProduct, CatalogVersion, ParameterPreset, ProvisionedProduct, ProvisioningRequest,
     ReconcileRun, RequestState as S, RequestStep, new_token, product_name_validator,
 )
 from provisioning.policies import check_guardrails, presets_for, resolve_values
-from provisioning.transitions import next_state
+from provisioning.transitions import MACHINE
 
 log = logging.getLogger(__name__)
 Op = ProvisioningRequest.Operation
@@ -259,9 +260,7 @@ def product_allows(product: CatalogProduct, user, team) -> bool:
 
 
 def _step(request: ProvisioningRequest, action: str, outcome: str, detail: str = "", started=None) -> RequestStep:
-    now = timezone.now()
-    return RequestStep.objects.create(request=request, action=action, outcome=outcome, detail=detail[:4000],
-                                      started_at=started or now, finished_at=now)
+    return step_log(MACHINE, request, action, outcome, detail, started)
 
 
 def _url(request: ProvisioningRequest) -> str:
@@ -297,24 +296,10 @@ def _notify_requester(request: ProvisioningRequest, kind: str, subject: str, bod
 
 
 def _transition(request: ProvisioningRequest, action: str, *, actor, detail: str = "", **changes) -> str:
-    """Move a locked request along the table, with a step row and an audit event (caller's atomic)."""
-    before = request.state
-    request.state = next_state(before, action)
-    now = timezone.now()
-    request.state_changed_at = request.last_step_at = now
-    for field, value in changes.items():
-        setattr(request, field, value)
-    if request.state in (S.AVAILABLE, S.FAILED, S.TERMINATED, S.REJECTED, S.CANCELLED):
-        request.finished_at = now
-    else:
-        request.finished_at = None
-    request.save()
-    who = actor.get_username() if actor is not SYSTEM and getattr(actor, "pk", None) else "portal"
-    _step(request, action, RequestStep.Outcome.OK,
-          f"{S(before).label} → {S(request.state).label} by {who}" + (f": {detail}" if detail else ""))
-    audit_record(actor=actor, action=f"provisioning_request.{action}", target=request, team=request.team,
-                 before={"state": before}, after={"state": request.state, **({"detail": detail} if detail else {})})
-    return request.state
+    """Move a locked request along its machine (``portal.workflow``): the edge and the permission
+    registry are checked there; services add their own rules (requester or lead, separation of
+    duties) before calling. State, step and audit event in the caller's transaction."""
+    return transition(request, action, actor=actor, detail=detail, changes=changes)
 
 
 def _locked(request_or_id) -> ProvisioningRequest:
