@@ -177,13 +177,14 @@ def step_log(machine: Machine, obj, action: str, outcome: str = StepLog.Outcome.
 def transition(obj, action: str, *, actor, detail: str = "", step_detail: str | None = None,
                outcome: str = StepLog.Outcome.OK, changes: dict | None = None, check_permission: bool = True,
                audit: bool = True, audit_action: str = "", before: dict | None = None,
-               after: dict | None = None, then: Callable[[], None] | None = None, save: bool = True) -> str:
+               after: dict | Callable | None = None, then: Callable[[], None] | None = None, save: bool = True) -> str:
     """Move ``obj`` (locked by the caller, or compare-and-set by it) along its machine.
 
     Checks the edge (InvalidTransition, 409) and, unless ``check_permission`` is False (the
     service checked a finer rule), that ``actor`` may take the action; sets the state and
     ``changes``; saves; appends a step (``step_detail``, default "<from> → <to> by <who>: detail");
-    writes the audit event ``<prefix>.<action>`` (``before``/``after`` default to the states);
+    writes the audit event ``<prefix>.<action>`` (``before``/``after`` default to the states;
+    ``after`` may be a callable given the changed object);
     and runs ``then`` after commit. All in one transaction. Returns the new state.
     """
     machine = machine_for(obj)
@@ -205,6 +206,8 @@ def transition(obj, action: str, *, actor, detail: str = "", step_detail: str | 
                            + (f": {detail}" if detail else ""))
         step_log(machine, obj, action, outcome, step_detail)
         if audit:
+            if callable(after):
+                after = after(obj)
             team = getattr(obj, "team", None)
             audit_record(actor=actor, action=audit_action or f"{machine.audit_prefix}.{action}", target=obj, team=team,
                          before=before if before is not None else {field_name: source},

@@ -13,6 +13,7 @@ class AccountVendingConfig(AppConfig):
         from provisioning.accounts.policies import register_policies
 
         register_policies()
+        import provisioning.accounts.transitions  # noqa: F401  (registers the kind with portal.workflow)
         navigation.add_item("Requests", "Account requests", "account_vending:request_list",
                             lambda user: has_perm(user, "view", AccountRequest))
         navigation.add_item("Requests", "Organization (OU tree)", "account_vending:ou_tree",
