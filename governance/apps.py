@@ -12,6 +12,7 @@ class GovernanceConfig(AppConfig):
         from portal.permissions import has_perm
 
         register_governance_policies()
+        import governance.transitions  # noqa: F401  (registers the model promotion kind with portal.workflow)
 
         def decides_something(user) -> bool:
             return any(has_perm(user, action, ModelVersion) for action in ("approve_stage1", "approve_stage2",

@@ -13,7 +13,7 @@ The step log of every kind is a model inheriting ``portal.models.StepLog``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
@@ -61,7 +61,9 @@ class Machine:
     # Called with (obj, source, target, now) after the state is set and before the row is saved:
     # the kind's own timestamps (state_changed_at, finished_at...).
     on_change: Callable | None = None
-    extra: dict = field(default_factory=dict)
+    # Save only the state, the changes and these fields (kinds whose rows other writers touch
+    # field by field); None saves the whole row.
+    save_fields: tuple[str, ...] | None = None
 
     def __post_init__(self):
         for (source, action), target in self.edges.items():
@@ -200,7 +202,10 @@ def transition(obj, action: str, *, actor, detail: str = "", step_detail: str | 
         if machine.on_change is not None:
             machine.on_change(obj, source, target, timezone.now())
         if save:
-            obj.save()
+            if machine.save_fields is None:
+                obj.save()
+            else:
+                obj.save(update_fields=list(dict.fromkeys([field_name, *(changes or {}), *machine.save_fields])))
         if step_detail is None:
             step_detail = (f"{machine.label(source)} → {machine.label(target)} by {actor_name(actor)}"
                            + (f": {detail}" if detail else ""))
