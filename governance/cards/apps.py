@@ -13,5 +13,6 @@ class ModelCardsConfig(AppConfig):
         from portal.permissions import has_perm
 
         register_card_policies()
+        import governance.cards.transitions  # noqa: F401  (registers the card review kind with portal.workflow)
         navigation.add_item("Models", "Model cards", "model_cards:card_list",
                             lambda user: has_perm(user, "view", ModelCard))
