@@ -54,7 +54,7 @@ def _schedule(task, request_id: int, countdown: float, **kwargs) -> None:
     little here instead of polling a running record in a tight loop."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         time.sleep(min(countdown, 0.3))
-    task.apply_async(args=[request_id], kwargs=kwargs, countdown=countdown)
+    retry.later(task, request_id, countdown=countdown, **kwargs)
 
 
 def _on_commit_execute(request_id: int) -> None:

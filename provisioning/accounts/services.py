@@ -198,7 +198,7 @@ def _enqueue_dispatch() -> None:
 
 def _schedule_step(item_id: int, countdown: float, attempt: int) -> None:
     from provisioning.accounts.tasks import request_step
-    transaction.on_commit(lambda: request_step.apply_async((item_id,), {"attempt": attempt}, countdown=countdown))
+    retry.later(request_step, item_id, countdown=countdown, attempt=attempt)
 
 
 # --- requests and decisions -----------------------------------------------------------------------
