@@ -73,7 +73,7 @@ def _on_change(version, source, target, now) -> None:
 MACHINE = workflow.register(workflow.Machine.declare(
     kind="model_version", model=ModelVersion, choices=S, terminal=TERMINAL_STATES, actions=ACTIONS,
     edges=TRANSITIONS, noun="version", state_field="stage", on_change=_on_change,
-    save_fields=("stage_changed_at", "synced_at")))
+    save_fields=("stage_changed_at", "synced_at"), url=lambda version: f"/models/versions/{version.pk}/"))
 
 next_stage = MACHINE.next_state
 allowed_actions = MACHINE.allowed_actions

@@ -42,7 +42,10 @@ WEBHOOK_FIELDS = ("name", "url", "events", "active")
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?$")
 # The first segment of every kind the apps pass to ``notify(kind=...)`` for a team (webhook.* is never sent).
-EVENT_FAMILIES = ("request", "approval", "account_request", "model", "model_card", "budget", "inventory")
+# provisioning_request, account_request, model_version, model_card: every transition of a request
+# kind as ``<kind>.<transition>`` (portal.workflow); the older notification kinds stay.
+EVENT_FAMILIES = ("request", "approval", "account_request", "model", "model_card", "budget", "inventory",
+                  "provisioning_request", "model_version")
 EVENTS_HELP = (f"Exact event kinds such as 'request.failed' or 'model.in_prod', or whole families such as "
                f"'model.*'. Families: {', '.join(EVENT_FAMILIES)}. Empty: every event of the team.")
 EXCERPT_BYTES = 500

@@ -64,6 +64,7 @@ class Machine:
     # Save only the state, the changes and these fields (kinds whose rows other writers touch
     # field by field); None saves the whole row.
     save_fields: tuple[str, ...] | None = None
+    url: Callable | None = None                        # obj -> its page (webhook events link to it)
 
     def __post_init__(self):
         for (source, action), target in self.edges.items():
@@ -178,15 +179,16 @@ def step_log(machine: Machine, obj, action: str, outcome: str = StepLog.Outcome.
 
 def transition(obj, action: str, *, actor, detail: str = "", step_detail: str | None = None,
                outcome: str = StepLog.Outcome.OK, changes: dict | None = None, check_permission: bool = True,
-               audit: bool = True, audit_action: str = "", before: dict | None = None,
-               after: dict | Callable | None = None, then: Callable[[], None] | None = None, save: bool = True) -> str:
+               audit_action: str = "", before: dict | None = None, after: dict | Callable | None = None,
+               then: Callable[[], None] | None = None) -> str:
     """Move ``obj`` (locked by the caller, or compare-and-set by it) along its machine.
 
     Checks the edge (InvalidTransition, 409) and, unless ``check_permission`` is False (the
-    service checked a finer rule), that ``actor`` may take the action; sets the state and
-    ``changes``; saves; appends a step (``step_detail``, default "<from> → <to> by <who>: detail");
-    writes the audit event ``<prefix>.<action>`` (``before``/``after`` default to the states;
-    ``after`` may be a callable given the changed object);
+    service checked a finer rule, e.g. a delegate deciding for its principal), that ``actor`` may
+    take the action; sets the state and ``changes``; saves; appends a step (``step_detail``,
+    default "<from> → <to> by <who>: detail"); writes the audit event ``<prefix>.<action>``
+    (``before``/``after`` default to the states; ``after`` may be a callable given the changed
+    object) and the webhook event ``<kind>.<event>`` for the object's team (``portal.webhooks``);
     and runs ``then`` after commit. All in one transaction. Returns the new state.
     """
     machine = machine_for(obj)
@@ -201,23 +203,31 @@ def transition(obj, action: str, *, actor, detail: str = "", step_detail: str | 
             setattr(obj, name, value)
         if machine.on_change is not None:
             machine.on_change(obj, source, target, timezone.now())
-        if save:
-            if machine.save_fields is None:
-                obj.save()
-            else:
-                obj.save(update_fields=list(dict.fromkeys([field_name, *(changes or {}), *machine.save_fields])))
+        if machine.save_fields is None:
+            obj.save()
+        else:
+            obj.save(update_fields=list(dict.fromkeys([field_name, *(changes or {}), *machine.save_fields])))
         if step_detail is None:
             step_detail = (f"{machine.label(source)} → {machine.label(target)} by {actor_name(actor)}"
                            + (f": {detail}" if detail else ""))
         step_log(machine, obj, action, outcome, step_detail)
-        if audit:
-            if callable(after):
-                after = after(obj)
-            team = getattr(obj, "team", None)
-            audit_record(actor=actor, action=audit_action or f"{machine.audit_prefix}.{action}", target=obj, team=team,
-                         before=before if before is not None else {field_name: source},
-                         after=after if after is not None else {field_name: target,
-                                                                **({"detail": detail} if detail else {})})
+        team = getattr(obj, "team", None)
+        audit_record(actor=actor, action=audit_action or f"{machine.audit_prefix}.{action}", target=obj, team=team,
+                     before=before if before is not None else {field_name: source},
+                     after=after(obj) if callable(after) else after if after is not None else {
+                         field_name: target, **({"detail": detail} if detail else {})})
+        _emit(machine, obj, action, source, target, team, detail)
         if then is not None:
             transaction.on_commit(then)
     return target
+
+
+def _emit(machine: Machine, obj, action: str, source: str, target: str, team, detail: str) -> None:
+    """The webhook event ``<kind>.<transition>`` of the object's team (caller's transaction)."""
+    if team is None:
+        return
+    from portal.webhooks import webhook_event_emit
+
+    webhook_event_emit(team=team, kind=machine.event_name(action),
+                       subject=f"{machine.noun.capitalize()} {obj}: {machine.label(source)} → {machine.label(target)}"[:200],
+                       body=detail, url=machine.url(obj) if machine.url else "")

@@ -5,6 +5,8 @@
 request with ``portal.workflow.transition``; anything not in the table raises ``InvalidTransition``
 (HTTP 409 in the API, a message on the page).
 """
+from django.urls import reverse
+
 from portal import workflow
 from portal.workflow import SYSTEM_ONLY
 from provisioning.models import ProvisioningRequest, RequestState as S, RequestStep
@@ -58,7 +60,8 @@ def _on_change(request, source, target, now) -> None:
 
 MACHINE = workflow.register(workflow.Machine.declare(
     kind="provisioning_request", model=ProvisioningRequest, choices=S, terminal=TERMINAL_STATES,
-    actions=ACTIONS, edges=TRANSITIONS, noun="request", step_model=RequestStep, on_change=_on_change))
+    actions=ACTIONS, edges=TRANSITIONS, noun="request", step_model=RequestStep, on_change=_on_change,
+    url=lambda request: reverse("provisioning:request_detail", args=[request.pk])))
 
 next_state = MACHINE.next_state
 allowed_actions = MACHINE.allowed_actions

@@ -26,7 +26,8 @@ ACTION_LABELS = {"edit": "edit", "submit": "submit for review", "approve": "appr
 
 MACHINE = workflow.register(workflow.Machine.declare(
     kind="model_card", model=ModelCard, choices=CardStatus, terminal={X}, actions=ACTIONS, edges=EDGES,
-    noun="card", state_field="status", save_fields=("updated_at",)))
+    noun="card", state_field="status", save_fields=("updated_at",),
+    url=lambda card: f"/model-cards/{card.pk}/"))
 
 # action -> (allowed from-states, to-state): the table as the card pages read it.
 TRANSITIONS: dict[str, tuple[frozenset, str]] = {

@@ -43,7 +43,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 # name: (label completing "it cannot ... now", permission-registry action or SYSTEM_ONLY, public event)
 ACTIONS = {
     "require_approval": ("go for approval", SYSTEM_ONLY), "approve": ("be approved", "approve"),
-    "approve_first": ("get its first approval", "approve", "approve"), "reject": ("be rejected", "approve", "deny"),
+    "approve_first": ("get its first approval", "approve"), "reject": ("be rejected", "approve", "deny"),
     "enqueue": ("be queued", SYSTEM_ONLY), "start": ("start", SYSTEM_ONLY),
     "created": ("finish creating", SYSTEM_ONLY), "moved": ("be placed", SYSTEM_ONLY),
     "finish": ("finish", SYSTEM_ONLY, "ready"), "fail": ("fail", SYSTEM_ONLY), "retry": ("be retried", "approve"),
@@ -61,7 +61,8 @@ def _on_change(item, source, target, now) -> None:
 
 MACHINE = workflow.register(workflow.Machine.declare(
     kind="account_request", model=AccountRequest, choices=S, terminal=TERMINAL_STATES, actions=ACTIONS,
-    edges=TRANSITIONS, noun="account request", step_model=AccountRequestStep, on_change=_on_change))
+    edges=TRANSITIONS, noun="account request", step_model=AccountRequestStep, on_change=_on_change,
+    url=lambda item: f"/account-requests/{item.pk}/"))
 
 next_state = MACHINE.next_state
 allowed_actions = MACHINE.allowed_actions

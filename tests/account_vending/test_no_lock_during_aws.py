@@ -44,6 +44,7 @@ def test_every_aws_call_of_a_step_runs_outside_any_transaction(world, make_reque
 
 
 def test_a_duplicate_delivery_during_a_claim_calls_nothing(world, make_request, aws_endpoint, monkeypatch):
+    monkeypatch.setattr(services, "_schedule_step", lambda *args: None)     # no step runs eagerly meanwhile
     item = _queued(world, make_request)
     assert services._claim(item.pk) is not None                          # another worker holds it
     monkeypatch.setattr(aws, "create_account", lambda **kwargs: pytest.fail("called AWS during a claim"))
@@ -57,6 +58,7 @@ def test_a_lapsed_claim_is_stepped_again_by_the_dispatcher(world, make_request, 
 
     from django.utils import timezone
 
+    monkeypatch.setattr(services, "_schedule_step", lambda *args: None)
     item = _queued(world, make_request)
     services._claim(item.pk)
     AccountRequest.objects.filter(pk=item.pk).update(step_claim_until=timezone.now() - timedelta(seconds=1))

@@ -52,7 +52,7 @@ def test_each_machine_is_well_formed(kind):
 
 class _Recorder:
     def __init__(self):
-        self.steps, self.audits, self.saves = [], [], 0
+        self.steps, self.audits, self.events, self.saves = [], [], [], 0
 
 
 @pytest.fixture
@@ -61,6 +61,8 @@ def recorder(monkeypatch):
     monkeypatch.setattr(workflow, "step_log", lambda machine, obj, action, outcome="ok", detail="", started=None:
                         record.steps.append((action, outcome, detail)))
     monkeypatch.setattr(workflow, "audit_record", lambda **kwargs: record.audits.append(kwargs))
+    monkeypatch.setattr(workflow, "_emit", lambda machine, obj, action, *rest: record.events.append(
+        machine.event_name(action)))
     return record
 
 
@@ -94,12 +96,14 @@ def test_transition_on_every_pair(kind, state, action, recorder, django_capture_
         assert [event["action"] for event in recorder.audits] == [f"{machine.audit_prefix}.{action}"]
         assert recorder.audits[0]["before"] == {machine.state_field: state}
         assert recorder.audits[0]["after"][machine.state_field] == target
+        spec = machine.actions[action]
+        assert recorder.events == [f"{kind}.{spec.event or action}"]
     else:
         error = refused.value
         assert error.status == 409 and error.code == "invalid_transition"
         assert machine.label(state).lower() in error.message and machine.actions[action].label in error.message
         assert getattr(obj, machine.state_field) == state
-        assert (recorder.saves, recorder.steps, recorder.audits, ran) == (0, [], [], [])
+        assert (recorder.saves, recorder.steps, recorder.audits, recorder.events, ran) == (0, [], [], [], [])
 
 
 @pytest.mark.django_db
