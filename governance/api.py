@@ -10,7 +10,7 @@ from governance import selectors, services
 from governance.models import ApprovalDecision, Deployment, ModelGroup, ModelVersion, Stage
 from governance.transitions import WAITING_FOR
 
-from portal.api_base import ScopedViewSetMixin
+from portal.api_base import ReasonSerializer, ScopedViewSetMixin, deny_reason
 from portal.errors import InvalidTransition
 
 STAGE_OF = {state: stage for stage, state in WAITING_FOR.items()}
@@ -114,13 +114,14 @@ class ModelGroupViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
 class ModelVersionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Model versions with their chain position. Filters: ?team=&stage=&approval_status=&deployed=
-    test|prod&card=approved|none&q=<name prefix>&registry=chain|central|all. Actions take {"comment": "..."}; an action
-    the version's stage does not allow answers 409 invalid_transition."""
+    test|prod&card=approved|none&q=<name prefix>&registry=chain|central|all. Actions take {"comment": "..."}
+    (deny: {"reason": "..."}, required; reject is its older name; retry is continue's name shared with
+    every request kind); an action the version's stage does not allow answers 409 invalid_transition."""
     queryset = ModelVersion.objects.all()
     serializer_class = ModelVersionSerializer
     policy_model = ModelVersion
-    policy_actions = {"approve": "view", "reject": "view", "sign_off": "view", "rollback": "rollback",
-                      "continue_chain": "view"}
+    policy_actions = {"approve": "view", "reject": "view", "deny": "view", "sign_off": "view", "rollback": "rollback",
+                      "continue_chain": "view", "retry": "view"}
     filter_backends = []
 
     def get_queryset(self):
@@ -162,6 +163,14 @@ class ModelVersionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         services.model_version_reject(actor=request.user, version=version, comment=self._comment(request))
         return self._answer(version)
 
+    @extend_schema(request=ReasonSerializer, responses=ModelVersionDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def deny(self, request, pk=None):
+        """Reject at the version's current stage with the required reason (the team reads it)."""
+        version = self.get_object()
+        services.model_version_reject(actor=request.user, version=version, comment=deny_reason(request))
+        return self._answer(version)
+
     @extend_schema(request=ModelDecisionCommentSerializer, responses=ModelVersionDetailSerializer)
     @action(detail=True, methods=["post"], url_path="sign-off", url_name="sign-off")
     def sign_off(self, request, pk=None):
@@ -182,6 +191,15 @@ class ModelVersionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], url_path="continue", url_name="continue")
     def continue_chain(self, request, pk=None):
         """Retry the next background step: copy to central (dev_approved) or deploy (approved for test/prod)."""
+        return self._continue(request)
+
+    @extend_schema(request=None, responses=ModelVersionDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """The same as continue/: retry the next background step (the verb every request kind has)."""
+        return self._continue(request)
+
+    def _continue(self, request):
         version = self.get_object()
         if version.stage == Stage.DEV_APPROVED:
             services.model_version_promote(actor=request.user, version=version)

@@ -17,5 +17,6 @@ class GovernanceConfig(AppConfig):
         register_inbox()
         navigation.add_item("Approvals", "Model approvals and delegations", "governance:approval_queue",
                             decides_something)
+        import governance.transitions  # noqa: F401  (registers the model promotion kind with portal.workflow)
         navigation.add_item("Models", "Model dashboard", "governance:model_list",
                             lambda user: has_perm(user, "view", ModelVersion))

@@ -24,8 +24,9 @@ from governance import conf, selectors
 from governance.models import (
     ApprovalDecision, ApprovalStatus, Decision, Deployment, DeploymentStatus, ModelGroup, ModelVersion, Stage,
 )
-from governance.transitions import DECISION_ACTIONS, WAITING_FOR, next_stage
+from governance.transitions import DECISION_ACTIONS, WAITING_FOR
 from portal.audit import audit_record
+from portal.workflow import transition
 from portal.errors import DomainError, InvalidTransition
 from portal.models import AwsAccount, Environment, GlobalRole, Membership, RoleAssignment, Team, TeamRole
 from portal.notifications import notify
@@ -33,6 +34,7 @@ from portal.permissions import SYSTEM, has_perm, require
 
 log = logging.getLogger(__name__)
 STAGE_OF = {state: stage for stage, state in WAITING_FOR.items()}
+DECIDING = {action for pair in DECISION_ACTIONS.values() for action in pair}
 STAGE_ACTIONS = {1: "approve_stage1", 2: "approve_stage2", 3: "signoff"}
 
 
@@ -41,16 +43,11 @@ def _version_url(version: ModelVersion) -> str:
 
 
 def _move(version: ModelVersion, action: str, *, actor, **fields) -> str:
-    """Apply one chain transition to a row locked by the caller; audited. Returns the new stage."""
-    before = version.stage
-    version.stage = next_stage(before, action)
-    version.stage_changed_at = timezone.now()
-    for name, value in fields.items():
-        setattr(version, name, value)
-    version.save(update_fields=["stage", "stage_changed_at", *fields, "synced_at"])
-    audit_record(actor=actor, action=f"model_version.{action}", target=version, team=version.team,
-                 before={"stage": before}, after={"stage": version.stage, **{k: str(v) for k, v in fields.items()}})
-    return version.stage
+    """Apply one chain transition (``portal.workflow``) to a row locked by the caller; audited.
+    Who may decide is checked by ``_check_gates`` (delegates decide for their principal), so the
+    engine checks the permission of every other action only. Returns the new stage."""
+    return transition(version, action, actor=actor, changes=fields, check_permission=action not in DECIDING,
+                      after=lambda changed: {"stage": changed.stage, **{k: str(v) for k, v in fields.items()}})
 
 
 def _locked(version_id: int) -> ModelVersion:

@@ -11,16 +11,16 @@ from governance import services
 from governance.aws import AWS_ERRORS
 from governance.models import ApprovalDecision, ModelVersion, Stage
 from portal.errors import DomainError
-from portal.retry import backoff_seconds
+from portal.retry import task_retry
 
 log = logging.getLogger(__name__)
 MAX_RETRIES = 8
 DEPLOY_POLLS = 40   # about half an hour of polling with the capped backoff; the reconciler resumes after
 
 
-def _backoff(retries: int) -> float:
-    """The wait before a task's next try: from 1 s, capped at five minutes (``portal.retry``)."""
-    return backoff_seconds(retries, base=1.0, cap=300.0)
+def _retry(task, error=None, retries=None):
+    """Retry ``task`` after ``portal.retry``'s backoff: from 1 s, capped at five minutes."""
+    return task_retry(task, base=1.0, cap=300.0, exc=error, retries=retries)
 
 
 @shared_task(name="governance.registry_sync", acks_late=True)
@@ -50,7 +50,7 @@ def decision_mirror(self, decision_id: int, **_ignored):
     try:
         services.decision_mirror(decision_id=decision_id)
     except AWS_ERRORS as error:
-        raise self.retry(exc=error, countdown=_backoff(self.request.retries)) from None
+        raise _retry(self, error) from None
     except DomainError as error:
         log.warning("decision %s cannot be mirrored: %s", decision_id, error)
 
@@ -62,7 +62,7 @@ def copy_to_central(self, version_id: int, **_ignored):
     try:
         return services.central_copy_run(version_id=version_id)
     except AWS_ERRORS as error:
-        raise self.retry(exc=error, countdown=_backoff(self.request.retries)) from None
+        raise _retry(self, error) from None
 
 
 @shared_task(name="governance.deploy_version", bind=True, acks_late=True, max_retries=DEPLOY_POLLS)
@@ -79,9 +79,9 @@ def deploy_version(self, version_id: int, **_ignored):
     try:
         return services.deployment_advance(deployment=deployment, give_up=self.request.retries >= DEPLOY_POLLS)
     except services.DeploymentPending:
-        raise self.retry(countdown=_backoff(min(self.request.retries, 6))) from None
+        raise _retry(self, retries=min(self.request.retries, 6)) from None
     except AWS_ERRORS as error:
-        raise self.retry(exc=error, countdown=_backoff(self.request.retries)) from None
+        raise _retry(self, error) from None
 
 
 @shared_task(name="governance.reconcile", acks_late=True)

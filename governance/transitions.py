@@ -1,15 +1,17 @@
 """The model version promotion chain (DESIGN.md §5): one table, pure Python.
 
-(stage, action) -> next stage. Services call ``next_stage``; anything not in the table raises
-``InvalidTransition`` (HTTP 409 in the API, a message on the page).
+(stage, action) -> next stage, declared for the workflow engine (``portal.workflow``) with who may
+take each action (permission-registry actions of ``ModelVersion``; None: only the portal itself).
+Anything not in the table raises ``InvalidTransition`` (HTTP 409 in the API, a message on the page).
 
     registered --stage 1--> dev_approved --copy--> in_central --stage 2--> central_approved
       --deploy--> deploying_test --> in_test --stage 3--> prod_approved --deploy--> deploying_prod
       --> in_prod --(another version goes live)--> superseded; in_prod --rollback--> rolled_back
     A rejection at stage 1, 2 or 3 ends the chain (the version returns to its team).
 """
-from governance.models import Stage as S
-from portal.errors import InvalidTransition
+from governance.models import ModelVersion, Stage as S
+from portal import workflow
+from portal.workflow import SYSTEM_ONLY
 
 TRANSITIONS: dict[tuple[str, str], str] = {
     (S.REGISTERED, "stage1_approve"): S.DEV_APPROVED,
@@ -31,15 +33,22 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (S.SUPERSEDED, "restore"): S.DEPLOYING_PROD,
 }
 
-ACTION_LABELS = {
-    "stage1_approve": "be approved by the team lead", "stage1_reject": "be rejected by the team lead",
-    "copied_to_central": "be copied to the central registry",
-    "stage2_approve": "be approved by a model approver", "stage2_reject": "be rejected by a model approver",
-    "deploy_test": "be deployed to test", "deploy_prod": "be deployed to production",
-    "deployed": "finish deploying", "deploy_failed": "fail deploying",
-    "stage3_signoff": "be signed off for production", "stage3_reject": "be rejected after testing",
-    "supersede": "be replaced in production", "rollback": "be rolled back", "restore": "be restored to production",
+# name: (label completing "it cannot ... now", permission-registry action or SYSTEM_ONLY, public event).
+# Decisions name the stage's permission; the service also lets a delegate decide for its principal.
+ACTIONS = {
+    "stage1_approve": ("be approved by the team lead", "approve_stage1", "approve"),
+    "stage1_reject": ("be rejected by the team lead", "approve_stage1", "deny"),
+    "copied_to_central": ("be copied to the central registry", SYSTEM_ONLY),
+    "stage2_approve": ("be approved by a model approver", "approve_stage2", "approve"),
+    "stage2_reject": ("be rejected by a model approver", "approve_stage2", "deny"),
+    "deploy_test": ("be deployed to test", SYSTEM_ONLY), "deploy_prod": ("be deployed to production", SYSTEM_ONLY),
+    "deployed": ("finish deploying", SYSTEM_ONLY), "deploy_failed": ("fail deploying", SYSTEM_ONLY),
+    "stage3_signoff": ("be signed off for production", "signoff", "approve"),
+    "stage3_reject": ("be rejected after testing", "signoff", "deny"),
+    "supersede": ("be replaced in production", SYSTEM_ONLY), "rollback": ("be rolled back", "rollback"),
+    "restore": ("be restored to production", "rollback"),
 }
+ACTION_LABELS = {name: spec[0] for name, spec in ACTIONS.items()}
 
 # The decision each stage takes, and the stage a version waits in for it.
 DECISION_ACTIONS = {1: ("stage1_approve", "stage1_reject"), 2: ("stage2_approve", "stage2_reject"),
@@ -54,18 +63,20 @@ PROGRESS = {**{stage: index for index, stage in enumerate(ORDER)}, S.DEV_REJECTE
             S.TEST_REJECTED: 5, S.SUPERSEDED: len(ORDER) - 1, S.ROLLED_BACK: len(ORDER) - 1}
 
 
-def next_stage(stage: str, action: str) -> str:
-    """The stage ``action`` leads to from ``stage``; InvalidTransition when the table has no such edge."""
-    try:
-        return TRANSITIONS[(stage, action)]
-    except KeyError:
-        label = S(stage).label.lower() if stage in S.values else stage
-        raise InvalidTransition(
-            f"This version is {label}; it cannot {ACTION_LABELS.get(action, action)} now.") from None
+TERMINAL_STATES = REJECTED_STAGES | {S.ROLLED_BACK}
 
 
-def allowed_actions(stage: str) -> set[str]:
-    return {action for (source, action) in TRANSITIONS if source == stage}
+def _on_change(version, source, target, now) -> None:
+    version.stage_changed_at = now
+
+
+MACHINE = workflow.register(workflow.Machine.declare(
+    kind="model_version", model=ModelVersion, choices=S, terminal=TERMINAL_STATES, actions=ACTIONS,
+    edges=TRANSITIONS, noun="version", state_field="stage", on_change=_on_change,
+    save_fields=("stage_changed_at", "synced_at"), url=lambda version: f"/models/versions/{version.pk}/"))
+
+next_stage = MACHINE.next_state
+allowed_actions = MACHINE.allowed_actions
 
 
 def progress_percent(stage: str) -> int:

@@ -12,7 +12,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
-from rest_framework import exceptions, mixins, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -133,3 +135,34 @@ class ReadOnlyScopedViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 class ScopedCreateListViewSet(ScopedViewSetMixin, IdempotentCreateMixin, mixins.CreateModelMixin,
                               viewsets.ReadOnlyModelViewSet):
     pass
+
+
+# --- Request kinds: the same verbs and the same step log for every kind (portal.workflow) ----------
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why (required): the requester reads it.")
+
+
+def deny_reason(request) -> str:
+    """The required ``reason`` of a ``deny``: 400 ``validation_error`` naming ``reason`` when missing or blank."""
+    body = ReasonSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    return body.validated_data["reason"]
+
+
+class StepLogSerializer(serializers.Serializer):
+    """One line of a request's step log, the same for every kind (``portal.models.StepLog``)."""
+    action = serializers.CharField()
+    outcome = serializers.CharField()
+    detail = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField()
+
+
+class StepLogMixin:
+    """``GET <kind>/{id}/steps/``: the object's step log, oldest first, paginated."""
+
+    @extend_schema(responses=StepLogSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def steps(self, request, pk=None):
+        page = self.paginate_queryset(self.get_object().steps.order_by("id"))
+        return self.get_paginated_response(StepLogSerializer(page, many=True).data)

@@ -331,3 +331,43 @@ class ApprovalNudge(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "object_id", "level", "waiting_since"],
                                                name="approval_nudge_once_per_level")]
+
+
+class StepLog(models.Model):
+    """One line of a request's step log: a transition or an AWS call, its outcome and its times.
+    Concrete logs add the foreign key to their request (``related_name="steps"``)."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "OK"
+        WAITING = "waiting", "Waiting"
+        RETRY = "retry", "Will retry"
+        ERROR = "error", "Error"
+
+    action = models.CharField(max_length=80, help_text="e.g. ProvisionProduct, DescribeRecord, approve")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OK)
+    detail = models.TextField(blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(default=timezone.now)
+
+    DETAIL_MAX = 4000
+
+    class Meta:
+        abstract = True
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.action}: {self.outcome}"
+
+    @property
+    def at(self):
+        """When the step ended (the one time older step logs had)."""
+        return self.finished_at
+
+    @property
+    def duration_seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def as_api(self) -> dict:
+        """The one shape every kind's step log has in the API."""
+        return {"action": self.action, "outcome": self.outcome, "detail": self.detail,
+                "started_at": self.started_at, "finished_at": self.finished_at}

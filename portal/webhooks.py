@@ -13,7 +13,6 @@ import http.client
 import ipaddress
 import json
 import logging
-import random
 import re
 import secrets
 import socket
@@ -30,6 +29,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from portal import retry
 from portal.audit import audit_record
 from portal.errors import Conflict, DomainError, InvalidTransition
 from portal.models import Team, TeamRole, TeamWebhook, WebhookDelivery
@@ -42,7 +42,10 @@ WEBHOOK_FIELDS = ("name", "url", "events", "active")
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?$")
 # The first segment of every kind the apps pass to ``notify(kind=...)`` for a team (webhook.* is never sent).
-EVENT_FAMILIES = ("request", "approval", "account_request", "model", "model_card", "budget", "inventory")
+# provisioning_request, account_request, model_version, model_card: every transition of a request
+# kind as ``<kind>.<transition>`` (portal.workflow); the older notification kinds stay.
+EVENT_FAMILIES = ("request", "approval", "account_request", "model", "model_card", "budget", "inventory",
+                  "provisioning_request", "model_version")
 EVENTS_HELP = (f"Exact event kinds such as 'request.failed' or 'model.in_prod', or whole families such as "
                f"'model.*'. Families: {', '.join(EVENT_FAMILIES)}. Empty: every event of the team.")
 EXCERPT_BYTES = 500
@@ -269,10 +272,8 @@ def _payload(*, event_id, kind: str, team: Team, subject: str, body: str, url: s
 def _schedule(delivery_ids: list[int], countdown: int = 0) -> None:
     from portal.tasks import deliver_webhook
 
-    def send():
-        for delivery_id in delivery_ids:
-            deliver_webhook.apply_async(args=[delivery_id], countdown=countdown)
-    transaction.on_commit(send)
+    for delivery_id in delivery_ids:
+        retry.later(deliver_webhook, delivery_id, countdown=countdown)
 
 
 def _create_deliveries(webhooks, *, kind: str, event_id, payload: dict) -> list[WebhookDelivery]:
@@ -404,9 +405,10 @@ def _attempt(delivery: WebhookDelivery) -> tuple[int | None, str, str]:
 
 
 def backoff_seconds(attempts: int) -> int:
-    """Wait after ``attempts`` failed tries: base × 2^(attempts−1) plus 0–20 % jitter, capped."""
-    delay = settings.PORTAL_WEBHOOK_BACKOFF_SECONDS * 2 ** min(attempts - 1, 20) * random.uniform(1.0, 1.2)
-    return int(min(delay, settings.PORTAL_WEBHOOK_BACKOFF_MAX_SECONDS))
+    """Wait after ``attempts`` failed tries (``portal.retry``): base × 2^(attempts−1) plus 0–20 %
+    jitter, capped."""
+    return int(retry.backoff_seconds(attempts - 1, base=settings.PORTAL_WEBHOOK_BACKOFF_SECONDS,
+                                     cap=settings.PORTAL_WEBHOOK_BACKOFF_MAX_SECONDS, spread=(1.0, 1.2)))
 
 
 def _lease_seconds() -> int:

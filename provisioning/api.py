@@ -6,7 +6,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from portal.api_base import IdempotentCreateMixin, ScopedViewSetMixin
+from portal.api_base import IdempotentCreateMixin, ReasonSerializer, ScopedViewSetMixin, StepLogMixin, deny_reason
 from portal.errors import DomainError
 from portal.filters import PortalFilterSet
 from portal.models import AwsAccount
@@ -128,15 +128,16 @@ class _CreateAnswersWithRequest(mixins.CreateModelMixin):
         return Response(ProvisioningRequestSerializer(serializer.instance).data, status=status.HTTP_201_CREATED)
 
 
-class ProvisioningRequestViewSet(ScopedViewSetMixin, IdempotentCreateMixin, _CreateAnswersWithRequest,
+class ProvisioningRequestViewSet(ScopedViewSetMixin, IdempotentCreateMixin, _CreateAnswersWithRequest, StepLogMixin,
                                  viewsets.ReadOnlyModelViewSet):
-    """Provisioning requests of the caller's teams. Transitions are POST actions; an action the
-    request's state does not allow answers 409 ``invalid_transition``."""
+    """Provisioning requests of the caller's teams. Transitions are POST actions (approve, deny
+    with a required reason, cancel, retry, as every request kind; reject is deny's older name);
+    an action the request's state does not allow answers 409 ``invalid_transition``."""
     queryset = ProvisioningRequest.objects.select_related("team", "requester", "product", "version", "account",
                                                           "decided_by")
     serializer_class = ProvisioningRequestSerializer
     policy_model = ProvisioningRequest
-    policy_actions = {"approve": "approve", "reject": "approve", "cancel": "change", "retry": "change",
+    policy_actions = {"approve": "approve", "reject": "approve", "deny": "approve", "cancel": "change", "retry": "change",
                       "update_parameters": "change", "terminate": "change", "submit": "change"}
     filterset_class = ProvisioningRequestFilter
     search_fields = ["name"]
@@ -175,6 +176,12 @@ class ProvisioningRequestViewSet(ScopedViewSetMixin, IdempotentCreateMixin, _Cre
         data = _valid(ProvisioningDecisionSerializer, request)
         return self._answer(services.request_reject(actor=request.user, request=self.get_object(),
                                                     comment=data["comment"]))
+
+    @extend_schema(request=ReasonSerializer, responses=ProvisioningRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def deny(self, request, pk=None):
+        item = self.get_object()
+        return self._answer(services.request_reject(actor=request.user, request=item, comment=deny_reason(request)))
 
     @extend_schema(request=None, responses=ProvisioningRequestSerializer)
     @action(detail=True, methods=["post"])

@@ -15,6 +15,8 @@ class ProvisioningConfig(AppConfig):
 
         register_policies()
         register_inbox()
+
+        import provisioning.transitions  # noqa: F401  (registers the request kind with portal.workflow)
         navigation.add_item("Catalog", "Products", "provisioning:catalog_list",
                             lambda user: has_perm(user, "view", CatalogProduct))
         navigation.add_item("Requests", "Requests", "provisioning:request_list",

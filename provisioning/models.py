@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from portal.crypto import EncryptedJSONField
-from portal.models import AwsAccount, Environment, Team, TeamRole
+from portal.models import AwsAccount, Environment, StepLog, Team, TeamRole
 
 HOURS_PER_MONTH = Decimal("730")
 
@@ -228,32 +228,13 @@ class ProvisioningRequest(models.Model):
         return end - (self.submitted_at or self.created_at)
 
 
-class RequestStep(models.Model):
-    """One line of a request's step log: a transition or an AWS call, its outcome and its times."""
-
-    class Outcome(models.TextChoices):
-        OK = "ok", "OK"
-        WAITING = "waiting", "Waiting"
-        RETRY = "retry", "Will retry"
-        ERROR = "error", "Error"
+class RequestStep(StepLog):
+    """One line of a provisioning request's step log (``portal.models.StepLog``)."""
 
     request = models.ForeignKey(ProvisioningRequest, on_delete=models.CASCADE, related_name="steps")
-    action = models.CharField(max_length=80, help_text="e.g. ProvisionProduct, DescribeRecord, approve")
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    detail = models.TextField(blank=True)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
-        ordering = ["id"]
+    class Meta(StepLog.Meta):
         indexes = [models.Index(fields=["request", "id"])]
-
-    def __str__(self):
-        return f"{self.action}: {self.outcome}"
-
-    @property
-    def duration_seconds(self) -> float:
-        return (self.finished_at - self.started_at).total_seconds()
 
 
 class ProvisionedProduct(models.Model):

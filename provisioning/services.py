@@ -28,13 +28,14 @@ from portal.models import AwsAccount, Team, TeamRole
 from portal.notifications import notify
 from portal.permissions import SYSTEM, has_perm, is_platform_admin, require, team_roles, users_with_perm
 from portal.selectors import decided_by_label, delegation_principal
+from portal.workflow import step_log, transition
 from provisioning import aws
 from provisioning.models import (
     HOURS_PER_MONTH, CatalogProduct, CatalogVersion, ParameterPreset, ProvisionedProduct, ProvisioningRequest,
     ReconcileRun, RequestState as S, RequestStep, new_token, product_name_validator,
 )
 from provisioning.policies import check_guardrails, presets_for, resolve_values
-from provisioning.transitions import next_state
+from provisioning.transitions import MACHINE
 
 log = logging.getLogger(__name__)
 Op = ProvisioningRequest.Operation
@@ -54,7 +55,7 @@ def _schedule(task, request_id: int, countdown: float, **kwargs) -> None:
     little here instead of polling a running record in a tight loop."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         time.sleep(min(countdown, 0.3))
-    task.apply_async(args=[request_id], kwargs=kwargs, countdown=countdown)
+    retry.later(task, request_id, countdown=countdown, **kwargs)
 
 
 def _on_commit_execute(request_id: int) -> None:
@@ -260,9 +261,7 @@ def product_allows(product: CatalogProduct, user, team) -> bool:
 
 
 def _step(request: ProvisioningRequest, action: str, outcome: str, detail: str = "", started=None) -> RequestStep:
-    now = timezone.now()
-    return RequestStep.objects.create(request=request, action=action, outcome=outcome, detail=detail[:4000],
-                                      started_at=started or now, finished_at=now)
+    return step_log(MACHINE, request, action, outcome, detail, started)
 
 
 def _url(request: ProvisioningRequest) -> str:
@@ -297,25 +296,14 @@ def _notify_requester(request: ProvisioningRequest, kind: str, subject: str, bod
     notify(users=[request.requester], kind=kind, subject=subject, body=body, url=_url(request), team=request.team)
 
 
-def _transition(request: ProvisioningRequest, action: str, *, actor, detail: str = "", **changes) -> str:
-    """Move a locked request along the table, with a step row and an audit event (caller's atomic)."""
-    before = request.state
-    request.state = next_state(before, action)
-    now = timezone.now()
-    request.state_changed_at = request.last_step_at = now
-    for field, value in changes.items():
-        setattr(request, field, value)
-    if request.state in (S.AVAILABLE, S.FAILED, S.TERMINATED, S.REJECTED, S.CANCELLED):
-        request.finished_at = now
-    else:
-        request.finished_at = None
-    request.save()
-    who = actor.get_username() if actor is not SYSTEM and getattr(actor, "pk", None) else "portal"
-    _step(request, action, RequestStep.Outcome.OK,
-          f"{S(before).label} → {S(request.state).label} by {who}" + (f": {detail}" if detail else ""))
-    audit_record(actor=actor, action=f"provisioning_request.{action}", target=request, team=request.team,
-                 before={"state": before}, after={"state": request.state, **({"detail": detail} if detail else {})})
-    return request.state
+def _transition(request: ProvisioningRequest, action: str, *, actor, detail: str = "",
+                check_permission: bool = True, **changes) -> str:
+    """Move a locked request along its machine (``portal.workflow``): the edge and the permission
+    registry are checked there (``check_permission=False`` when the service checked the policy on
+    a delegate's principal); services add their own rules (requester or lead, separation of
+    duties) before calling. State, step and audit event in the caller's transaction."""
+    return transition(request, action, actor=actor, detail=detail, changes=changes,
+                      check_permission=check_permission)
 
 
 def _locked(request_or_id) -> ProvisioningRequest:
@@ -465,8 +453,9 @@ def request_approve(*, actor, request: ProvisioningRequest, comment: str = "",
     principal, label = _decider(actor, request, on_behalf_of)
     with transaction.atomic():
         request = _locked(request)
-        _transition(request, "approve", actor=actor, detail=_with_principal(actor, principal, comment), decided_by=actor,
-                    decided_at=timezone.now(), decision_comment=comment)
+        _transition(request, "approve", actor=actor, detail=_with_principal(actor, principal, comment),
+                    check_permission=False,   # checked on the principal by _decider
+                    decided_by=actor, decided_at=timezone.now(), decision_comment=comment)
         _notify_requester(request, "request.approved", f"Request approved: {request.name}",
                           f"Approved by {label}. Provisioning starts now.")
         _on_commit_execute(request.pk)
@@ -483,6 +472,7 @@ def request_reject(*, actor, request: ProvisioningRequest, comment: str,
     with transaction.atomic():
         request = _locked(request)
         _transition(request, "reject", actor=actor, detail=_with_principal(actor, principal, comment.strip()),
+                    check_permission=False,   # checked on the principal by _decider
                     decided_by=actor, decided_at=timezone.now(), decision_comment=comment.strip(),
                     secret_parameters={})
         _notify_requester(request, "request.rejected", f"Request rejected: {request.name}", comment.strip())

@@ -1,10 +1,15 @@
-"""The provisioning request state machine (DESIGN.md §5): one table, pure Python.
+"""The provisioning request state machine (DESIGN.md §5), declared for the workflow engine.
 
-(state, action) -> next state. Services call ``next_state``; anything not in the table raises
-``InvalidTransition`` (HTTP 409 in the API, a message on the page).
+(state, action) -> next state, who may take each action (permission-registry actions of
+``ProvisioningRequest``; None: only the portal itself), and the terminal states. Services move a
+request with ``portal.workflow.transition``; anything not in the table raises ``InvalidTransition``
+(HTTP 409 in the API, a message on the page).
 """
-from portal.errors import InvalidTransition
-from provisioning.models import RequestState as S
+from django.urls import reverse
+
+from portal import workflow
+from portal.workflow import SYSTEM_ONLY
+from provisioning.models import ProvisioningRequest, RequestState as S, RequestStep
 
 TRANSITIONS: dict[tuple[str, str], str] = {
     (S.DRAFT, "submit"): S.SUBMITTED,
@@ -33,25 +38,30 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (S.FAILED, "terminate"): S.TERMINATING,
 }
 
-ACTION_LABELS = {
-    "submit": "submit", "require_approval": "send for approval", "auto_approve": "approve automatically",
-    "approve": "approve", "reject": "reject", "cancel": "cancel", "start": "start provisioning",
-    "succeed": "complete", "fail": "fail", "update": "update", "terminate": "terminate",
-    "retry_provision": "retry", "retry_update": "retry", "retry_terminate": "retry",
+# name: (label completing "it cannot ... now", permission-registry action or SYSTEM_ONLY, public event)
+ACTIONS = {
+    "submit": ("submit", "change"), "require_approval": ("send for approval", SYSTEM_ONLY),
+    "auto_approve": ("approve automatically", SYSTEM_ONLY), "approve": ("approve", "approve"),
+    "reject": ("reject", "approve", "deny"), "cancel": ("cancel", "change"),
+    "start": ("start provisioning", SYSTEM_ONLY), "succeed": ("complete", SYSTEM_ONLY),
+    "fail": ("fail", SYSTEM_ONLY), "update": ("update", "change"), "terminate": ("terminate", "change"),
+    "retry_provision": ("retry", "change", "retry"), "retry_update": ("retry", "change", "retry"),
+    "retry_terminate": ("retry", "change", "retry"),
 }
-
+ACTION_LABELS = {name: spec[0] for name, spec in ACTIONS.items()}
 TERMINAL_STATES = frozenset({S.REJECTED, S.CANCELLED, S.TERMINATED})
+SETTLED_STATES = frozenset({S.AVAILABLE, S.FAILED, S.TERMINATED, S.REJECTED, S.CANCELLED})
 
 
-def next_state(state: str, action: str) -> str:
-    """The state ``action`` leads to from ``state``; InvalidTransition when the table has no such edge."""
-    try:
-        return TRANSITIONS[(state, action)]
-    except KeyError:
-        label = S(state).label.lower() if state in S.values else state
-        raise InvalidTransition(
-            f"This request is {label}; it cannot {ACTION_LABELS.get(action, action)} now.") from None
+def _on_change(request, source, target, now) -> None:
+    request.state_changed_at = request.last_step_at = now
+    request.finished_at = now if target in SETTLED_STATES else None
 
 
-def allowed_actions(state: str) -> set[str]:
-    return {action for (source, action) in TRANSITIONS if source == state}
+MACHINE = workflow.register(workflow.Machine.declare(
+    kind="provisioning_request", model=ProvisioningRequest, choices=S, terminal=TERMINAL_STATES,
+    actions=ACTIONS, edges=TRANSITIONS, noun="request", step_model=RequestStep, on_change=_on_change,
+    url=lambda request: reverse("provisioning:request_detail", args=[request.pk])))
+
+next_state = MACHINE.next_state
+allowed_actions = MACHINE.allowed_actions

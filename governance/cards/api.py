@@ -17,7 +17,7 @@ from governance.cards import lineage, selectors, services
 from governance.cards.forms import CardContentForm, CardCreateForm
 from governance.cards.models import ModelCard, ModelCardExport, ModelCardShare, ModelCardVersion
 from governance.models import ModelVersion
-from portal.api_base import IdempotentCreateMixin, ScopedViewSetMixin
+from portal.api_base import IdempotentCreateMixin, ReasonSerializer, ScopedViewSetMixin, deny_reason
 from portal.models import Team
 from portal.permissions import has_perm, scope, teams_for
 
@@ -101,7 +101,8 @@ class _CardCreate:
 class ModelCardViewSet(ScopedViewSetMixin, IdempotentCreateMixin, _CardCreate, viewsets.ReadOnlyModelViewSet):
     """Model cards mirrored from SageMaker (central account). Filters: ?status=, ?team=<slug>."""
     policy_model = ModelCard
-    policy_actions = {"submit": "submit", "approve": "approve", "send_back": "send_back", "archive": "archive",
+    policy_actions = {"submit": "submit", "approve": "approve", "send_back": "send_back", "deny": "send_back",
+                      "archive": "archive",
                       "versions": "view", "diff": "view", "export": "export", "partial_update": "change"}
     queryset = ModelCard.objects.all()
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -149,6 +150,16 @@ class ModelCardViewSet(ScopedViewSetMixin, IdempotentCreateMixin, _CardCreate, v
     @action(detail=True, methods=["post"], url_path="send-back", url_name="send-back")
     def send_back(self, request, pk=None):
         return self._transition(request, "send_back")
+
+    @extend_schema(request=ReasonSerializer, responses=ModelCardDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def deny(self, request, pk=None):
+        """Send the card back to its author with the required reason (send-back's name shared with
+        every request kind)."""
+        card = self.get_object()
+        card = services.model_card_transition(actor=request.user, card=card, action="send_back",
+                                              comment=deny_reason(request))
+        return Response(ModelCardDetailSerializer(card).data)
 
     @action(detail=True, methods=["post"])
     def archive(self, request, pk=None):

@@ -15,5 +15,7 @@ class ModelCardsConfig(AppConfig):
         register_card_policies()
         from governance.cards.inbox import register as register_inbox
         register_inbox()
+
+        import governance.cards.transitions  # noqa: F401  (registers the card review kind with portal.workflow)
         navigation.add_item("Models", "Model cards", "model_cards:card_list",
                             lambda user: has_perm(user, "view", ModelCard))

@@ -23,6 +23,7 @@ from portal.models import AwsAccount, GlobalRole, RoleAssignment
 from portal.notifications import notify
 from portal.permissions import SYSTEM, require
 from portal.selectors import delegation_principal, on_behalf_note
+from portal.workflow import transition
 
 EXPORT_BUCKET = "ml-portal-model-card-exports-{account}"
 SHARE_PLAN = {"dev": SharePermission.EDITABLE, "test": SharePermission.EDITABLE, "prod": SharePermission.READ_ONLY}
@@ -50,17 +51,20 @@ def _aws(call, *args, **kwargs):
                           code="aws_error") from error
 
 
-def _record_latest(card: ModelCard, *, actor, comment: str = "") -> ModelCardVersion:
-    """Describe the card's latest SageMaker version and record it (the one just written)."""
+def _record_latest(card: ModelCard, *, actor, comment: str = "", status: bool = True) -> ModelCardVersion:
+    """Describe the card's latest SageMaker version and record it (the one just written). With
+    ``status`` False the card's status is left to the caller's ``portal.workflow.transition``."""
     latest = _aws(aws.describe_card, card.account_id, name=card.name)
     row = ModelCardVersion.objects.create(
         card=card, version=latest["version"], status=latest["status"], content=latest["content"],
         author=actor if getattr(actor, "pk", None) else None, author_label=_actor_label(actor), comment=comment,
         created_at=latest["modified_at"] or timezone.now())
-    card.arn, card.status, card.content, card.current_version = (
-        latest["arn"], latest["status"], latest["content"], latest["version"])
+    card.arn, card.content, card.current_version = latest["arn"], latest["content"], latest["version"]
+    if status:
+        card.status = latest["status"]
     card.last_error = ""
-    card.save(update_fields=["arn", "status", "content", "current_version", "last_error", "updated_at"])
+    card.save(update_fields=["arn", *(["status"] if status else []), "content", "current_version", "last_error",
+                             "updated_at"])
     return row
 
 
@@ -133,23 +137,17 @@ def model_card_transition(*, actor, card: ModelCard, action: str, comment: str =
                           fields={"comment": ["Required when sending back."]})
     with transaction.atomic():
         card = ModelCard.objects.select_for_update().select_related("team").get(pk=card.pk)
-        to = transitions.target(action, card.status)
-        if to is None:
-            raise InvalidTransition(f"Cannot {transitions.ACTION_LABELS[action]} a card that is "
-                                    f"{card.get_status_display().lower()}.")
+        to = transitions.MACHINE.next_state(card.status, action)       # InvalidTransition (409)
         if action in ("approve", "send_back") and actor is not SYSTEM and card.created_by_id in {actor.pk, principal.pk}:
             raise PermissionDenied("You wrote this card; another model approver must review it."
                                    if card.created_by_id == actor.pk else
                                    f"{principal} wrote this card; their delegate cannot review it either.")
-        before = card.status
         _aws(aws.update_status, card.account_id, name=card.name, status=to)
-        _record_latest(card, actor=actor, comment=comment)
-        if action in ("approve", "send_back"):
-            card.review_comment = comment
-            card.save(update_fields=["review_comment"])
-        audit_record(actor=actor, action=f"model_card.{action}", target=card, team=card.team,
-                     before={"status": before}, after={"status": card.status, "version": card.current_version,
-                                                       "comment": comment, **on_behalf_note(actor, principal)})
+        _record_latest(card, actor=actor, comment=comment, status=False)
+        transition(card, action, actor=actor, check_permission=False,   # required of the principal above
+                   changes={"review_comment": comment} if action in ("approve", "send_back") else {},
+                   after=lambda changed: {"status": changed.status, "version": changed.current_version,
+                                          "comment": comment, **on_behalf_note(actor, principal)})
         url = f"/model-cards/{card.pk}/"
         if action == "submit":
             notify(users=_approvers_for(card), kind="model_card.submitted", team=card.team, url=url,

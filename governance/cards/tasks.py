@@ -3,6 +3,7 @@ from celery import shared_task
 
 from governance.cards import services
 from governance.cards.models import ExportStatus
+from portal.retry import task_retry
 
 EXPORT_POLLS = 30
 
@@ -22,7 +23,7 @@ def export_run(self, export_id: int, **_ignored) -> str:
             services.model_card_export_give_up(export_id=export_id, reason="SageMaker did not finish the export "
                                                "in time; request a new export.")
             return ExportStatus.FAILED
-        raise self.retry(countdown=min(2 ** self.request.retries, 30))
+        raise task_retry(self, base=1.0, cap=30.0)
     return status
 
 

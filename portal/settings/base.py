@@ -339,6 +339,9 @@ ACCOUNT_EMAIL_PATTERN = env("ACCOUNT_EMAIL_PATTERN", "aws+{team}-{env}@example.c
 ACCOUNT_VENDING_SECOND_APPROVAL_BUDGET_USD = env_int("ACCOUNT_VENDING_SECOND_APPROVAL_BUDGET_USD", 10000)
 # Service Catalog product names provisioned into every new account while baselining (none: tag and link only).
 ACCOUNT_BASELINE_PRODUCTS = env_list("ACCOUNT_BASELINE_PRODUCTS")
+# How long a worker's claim on a request's AWS steps lasts before the dispatcher steps it again
+# (a lost worker); longer than one step's AWS calls with botocore's retries.
+ACCOUNT_STEP_CLAIM_SECONDS = env_int("ACCOUNT_STEP_CLAIM_SECONDS", 900)
 
 # --- Provisioning -------------------------------------------------------------------------------
 # In-flight requests whose last step is older than this are re-enqueued by the reconciler.

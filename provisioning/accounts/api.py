@@ -6,7 +6,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from portal.api_base import IdempotentCreateMixin, ScopedViewSetMixin
+from portal.api_base import IdempotentCreateMixin, ReasonSerializer, ScopedViewSetMixin, StepLogMixin, deny_reason
 from portal.models import Team
 from provisioning.accounts import services
 from provisioning.accounts.models import VENDING_ENVIRONMENTS, AccountApproval, AccountBaselineProduct, AccountRequest
@@ -88,15 +88,17 @@ class CloseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class AccountRequestViewSet(ScopedViewSetMixin, IdempotentCreateMixin, _CreateThroughService,
+class AccountRequestViewSet(ScopedViewSetMixin, IdempotentCreateMixin, _CreateThroughService, StepLogMixin,
                             viewsets.ReadOnlyModelViewSet):
-    """Account requests of the caller's teams. Transitions are POST actions; one the request's state
-    does not allow answers 409 ``invalid_transition``."""
+    """Account requests of the caller's teams. Transitions are POST actions (approve, deny with a
+    required reason, cancel, retry, as every request kind; reject is deny's older name); one the
+    request's state does not allow answers 409 ``invalid_transition``."""
     queryset = with_approvals(AccountRequest.objects.select_related("team", "requester", "decided_by")
                               ).prefetch_related("baseline_products")
     serializer_class = AccountRequestSerializer
     policy_model = AccountRequest
-    policy_actions = {"approve": "approve", "reject": "approve", "retry": "approve", "cancel": "view", "close": "change"}
+    policy_actions = {"approve": "approve", "reject": "approve", "deny": "approve", "retry": "approve", "cancel": "view",
+                      "close": "change"}
     filterset_fields = {"state": ["exact"], "environment": ["exact"], "team__slug": ["exact"]}
     ordering_fields = ["created_at", "state"]
 
@@ -122,6 +124,13 @@ class AccountRequestViewSet(ScopedViewSetMixin, IdempotentCreateMixin, _CreateTh
     def reject(self, request, pk=None):
         return self._answer(services.account_request_reject(actor=request.user, request=self.get_object(),
                                                             comment=self._comment(request)))
+
+    @extend_schema(request=ReasonSerializer, responses=AccountRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def deny(self, request, pk=None):
+        item = self.get_object()
+        return self._answer(services.account_request_reject(actor=request.user, request=item,
+                                                            comment=deny_reason(request)))
 
     @extend_schema(request=None, responses=AccountRequestSerializer)
     @action(detail=True, methods=["post"])

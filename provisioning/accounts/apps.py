@@ -15,6 +15,8 @@ class AccountVendingConfig(AppConfig):
         register_policies()
         from provisioning.accounts.inbox import register as register_inbox
         register_inbox()
+
+        import provisioning.accounts.transitions  # noqa: F401  (registers the kind with portal.workflow)
         navigation.add_item("Requests", "Account requests", "account_vending:request_list",
                             lambda user: has_perm(user, "view", AccountRequest))
         navigation.add_item("Requests", "Organization (OU tree)", "account_vending:ou_tree",

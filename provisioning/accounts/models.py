@@ -9,7 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from portal.models import Team
+from portal.models import StepLog, Team
 
 
 class AccountState(models.TextChoices):
@@ -84,6 +84,10 @@ class AccountRequest(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     lease_reminded_at = models.DateTimeField(null=True, blank=True)
     lease_expired_at = models.DateTimeField(null=True, blank=True, help_text="When admins were told the lease ended")
+    # The AWS steps run without a row lock: a worker claims the request for a while, calls AWS, and
+    # records under the lock again; a duplicate delivery finds the claim and leaves.
+    step_claim = models.CharField(max_length=36, blank=True, help_text="The worker running the AWS steps now")
+    step_claim_until = models.DateTimeField(null=True, blank=True, help_text="When an abandoned claim lapses")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -189,24 +193,10 @@ class AccountBaselineProduct(models.Model):
         return f"{self.product_name}: {self.get_status_display()}"
 
 
-class AccountRequestStep(models.Model):
-    """One line of a request's step log: a transition or an AWS call and its outcome."""
-
-    class Outcome(models.TextChoices):
-        OK = "ok", "OK"
-        WAITING = "waiting", "Waiting"
-        RETRY = "retry", "Will retry"
-        ERROR = "error", "Error"
+class AccountRequestStep(StepLog):
+    """One line of an account request's step log (``portal.models.StepLog``)."""
 
     request = models.ForeignKey(AccountRequest, on_delete=models.CASCADE, related_name="steps")
-    action = models.CharField(max_length=80)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OK)
-    detail = models.TextField(blank=True)
-    at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
-        ordering = ["id"]
+    class Meta(StepLog.Meta):
         indexes = [models.Index(fields=["request", "id"])]
-
-    def __str__(self):
-        return f"{self.action}: {self.outcome}"

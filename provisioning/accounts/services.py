@@ -1,11 +1,14 @@
 """Account vending writes: request, decide, queue, and the Organizations steps.
 
 Every write checks permission and state, changes the row, logs a step, audits and notifies in one
-transaction; tasks are enqueued only after commit. The AWS steps run under ``select_for_update``
-of the request row, so a redelivered or concurrent step waits and then finds the work done.
+transaction (``portal.workflow.transition``); tasks are enqueued only after commit. The AWS steps
+never run under the row lock: a worker claims the request (lock, read, claim, release), calls
+AWS, and records each result in its own short transaction; a redelivered or concurrent step finds
+the claim (or the work done) and leaves.
 """
 import re
-from datetime import date
+import uuid
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -22,13 +25,14 @@ from portal.notifications import notify
 from portal.permissions import SYSTEM, has_perm, is_platform_admin, require, users_with_perm
 from portal.selectors import decided_by_label, delegation_principal, on_behalf_note
 from portal.services import account_link
+from portal.workflow import step_log, transition
 from provisioning import aws as catalog_aws
 from provisioning.accounts import aws
 from provisioning.accounts.models import (
     AWAITING_DECISION, IN_FLIGHT, AccountApproval, AccountBaselineProduct, AccountRequest, AccountRequestStep,
     AccountState as S,
 )
-from provisioning.accounts.transitions import next_state
+from provisioning.accounts.transitions import MACHINE
 from provisioning.models import CatalogProduct
 from provisioning.services import preset_account_networks
 
@@ -126,13 +130,14 @@ def account_name_problem(name: str) -> str | None:
 
 
 def _log(item: AccountRequest, action: str, outcome: str = "ok", detail: str = "") -> None:
-    AccountRequestStep.objects.create(request=item, action=action, outcome=outcome, detail=detail[:2000])
+    step_log(MACHINE, item, action, outcome, detail)
 
 
-def _transition(item: AccountRequest, action: str, detail: str = "", outcome: str = "ok") -> None:
-    item.state = next_state(item.state, action)
-    item.state_changed_at = timezone.now()
-    _log(item, action, outcome, detail)
+def _transition(item: AccountRequest, action: str, detail: str = "", *, actor=SYSTEM, outcome: str = "ok",
+                **options) -> None:
+    """Move ``item`` along its machine (``portal.workflow``): state, ``changes``, a step whose text
+    is ``detail``, the audit event (``account_request.<action>`` unless ``audit_action``), saved."""
+    transition(item, action, actor=actor, detail=detail, step_detail=detail, outcome=outcome, **options)
 
 
 def _platform_admins():
@@ -194,7 +199,7 @@ def _enqueue_dispatch() -> None:
 
 def _schedule_step(item_id: int, countdown: float, attempt: int) -> None:
     from provisioning.accounts.tasks import request_step
-    transaction.on_commit(lambda: request_step.apply_async((item_id,), {"attempt": attempt}, countdown=countdown))
+    retry.later(request_step, item_id, countdown=countdown, attempt=attempt)
 
 
 # --- requests and decisions -----------------------------------------------------------------------
@@ -258,11 +263,10 @@ def account_request_create(*, actor, team: Team, environment: str, purpose: str,
             lease_end=lease_end, vending_path=_setting("ACCOUNT_VENDING_PATH", "organizations"),
             approvals_required=2 if Decimal(monthly_budget_usd) > second_approval_threshold() else 1)
         _log(item, "submit", detail=f"Requested by {actor.get_username()}")
+        audit_record(actor=actor, action="account_request.create", target=item, team=team, after=_snapshot(item))
         _transition(item, "require_approval", "Every account request needs a platform admin's approval." if
                     item.approvals_required == 1 else f"The budget is above ${second_approval_threshold():,} a month: "
                     "two different platform admins must approve.")
-        item.save()
-        audit_record(actor=actor, action="account_request.create", target=item, team=team, after=_snapshot(item))
         notify(users=_platform_admins(), kind="account_request.pending", team=team, url=_url(item),
                subject=f"Account request to approve: {item.account_name} ({team.name}, {environment})")
         _tell_if_undecidable(item)
@@ -283,10 +287,14 @@ def second_approval_threshold() -> Decimal:
 
 
 def _decide(item: AccountRequest, actor, action: str, decision: str, comment: str, detail: str,
-            on_behalf_of=None) -> None:
-    """The transition, then the AccountApproval row of the stage it decided."""
+            on_behalf_of=None, **changes) -> None:
+    """The transition (audited with the comment, and "by X for Y" when a delegate decided), then
+    the AccountApproval row of the stage it decided."""
     stage = 2 if item.state == S.PENDING_SECOND_APPROVAL else 1
-    _transition(item, action, detail)
+    # The policy was checked on the principal (_decider): a delegate need not hold "approve" itself.
+    _transition(item, action, detail, actor=actor, changes=changes, before=_snapshot(item), check_permission=False,
+                after=lambda changed: {**_snapshot(changed), "comment": comment,
+                                       **on_behalf_note(actor, on_behalf_of)})
     AccountApproval.objects.create(request=item, stage=stage, decision=decision, comment=comment,
                                    decided_by=actor if actor.pk else None, on_behalf_of=on_behalf_of)
 
@@ -326,15 +334,11 @@ def account_request_approve(*, actor, request: AccountRequest, comment: str = ""
                 decision=AccountApproval.Decision.APPROVE).exists():
             raise Conflict("You (or the colleague you stand in for) already gave this request its first approval; "
                            "a different platform admin must give the second one.")
-        before = _snapshot(item)
         by = f"{label}{': ' + comment if comment else ''}"
         if item.state == S.PENDING_APPROVAL and item.approvals_required > 1:
             _decide(item, actor, "approve_first", AccountApproval.Decision.APPROVE, comment,
                     f"First approval by {by}. The budget ${item.monthly_budget_usd:,} is above the second-approval "
                     "threshold: another platform admin must approve too.", on_behalf_of=principal)
-            item.save()
-            audit_record(actor=actor, action="account_request.approve_first", target=item, team=item.team,
-                         before=before, after={**_snapshot(item), "comment": comment, **on_behalf_note(actor, principal)})
             others = _platform_admins().exclude(pk__in=[*people, item.requester_id])
             notify(users=others, kind="account_request.second_approval", team=item.team, url=_url(item),
                    subject=f"Second approval needed: {item.account_name} ({item.team.name}, "
@@ -342,14 +346,11 @@ def account_request_approve(*, actor, request: AccountRequest, comment: str = ""
             _tell_if_undecidable(item)
             return item
         _decide(item, actor, "approve", AccountApproval.Decision.APPROVE, comment, f"Approved by {by}",
-                on_behalf_of=principal)
-        item.decided_by, item.decided_at, item.decision_comment = (actor if actor.pk else None), timezone.now(), comment
+                on_behalf_of=principal, decided_by=actor if actor.pk else None, decided_at=timezone.now(),
+                decision_comment=comment)
         _transition(item, "enqueue", "Waiting for a free slot (at most "
-                                     f"{_setting('ACCOUNT_MAX_IN_FLIGHT', 5)} accounts are created at once).")
-        item.queued_at = timezone.now()
-        item.save()
-        audit_record(actor=actor, action="account_request.approve", target=item, team=item.team, before=before,
-                     after={**_snapshot(item), "comment": comment, **on_behalf_note(actor, principal)})
+                                     f"{_setting('ACCOUNT_MAX_IN_FLIGHT', 5)} accounts are created at once).",
+                    changes={"queued_at": timezone.now()})
         notify(users=[item.requester], kind="account_request.approved", team=item.team, url=_url(item),
                subject=f"Your account request {item.account_name} was approved")
         _enqueue_dispatch()
@@ -372,14 +373,9 @@ def account_request_reject(*, actor, request: AccountRequest, comment: str, on_b
             raise PermissionDenied("You cannot decide on your own account request."
                                    if item.requester_id == getattr(actor, "pk", None) else
                                    f"{principal} asked for this account; their delegate cannot decide it either.")
-        before = _snapshot(item)
         _decide(item, actor, "reject", AccountApproval.Decision.REJECT, comment.strip(),
-                f"Rejected by {label}: {comment}", on_behalf_of=principal)
-        item.decided_by, item.decided_at, item.decision_comment = actor, timezone.now(), comment.strip()
-        item.finished_at = timezone.now()
-        item.save()
-        audit_record(actor=actor, action="account_request.reject", target=item, team=item.team, before=before,
-                     after={**_snapshot(item), "comment": comment, **on_behalf_note(actor, principal)})
+                f"Rejected by {label}: {comment}", on_behalf_of=principal, decided_by=actor,
+                decided_at=timezone.now(), decision_comment=comment.strip(), finished_at=timezone.now())
         notify(users=[item.requester], kind="account_request.rejected", team=item.team, url=_url(item),
                subject=f"Your account request {item.account_name} was rejected", body=comment)
     return item
@@ -392,12 +388,9 @@ def account_request_cancel(*, actor, request: AccountRequest) -> AccountRequest:
         raise PermissionDenied("Only the requester, a team lead or a platform admin may cancel this request.")
     with transaction.atomic():
         item = _locked(request)
-        before = _snapshot(item)
-        _transition(item, "cancel", f"Cancelled by {actor.get_username()}")
-        item.finished_at = timezone.now()
-        item.save()
-        audit_record(actor=actor, action="account_request.cancel", target=item, team=item.team, before=before,
-                     after=_snapshot(item))
+        # The requester may cancel without the "change" permission: checked above, not by the engine.
+        _transition(item, "cancel", f"Cancelled by {actor.get_username()}", actor=actor, check_permission=False,
+                    changes={"finished_at": timezone.now()}, before=_snapshot(item), after=_snapshot)
     return item
 
 
@@ -408,15 +401,12 @@ def account_request_retry(*, actor, request: AccountRequest) -> AccountRequest:
     require(actor, "approve", AccountRequest, request.team_id)
     with transaction.atomic():
         item = _locked(request)
-        before = _snapshot(item)
-        _transition(item, "retry", f"Retried by {actor.get_username()}")
+        changes = {"failure_reason": "", "error_message": "", "poll_attempt": 0, "step_retries": 0,
+                   "queued_at": timezone.now(), "finished_at": None, "step_claim": "", "step_claim_until": None}
         if not item.account_id:
-            item.create_request_id = item.record_id = ""
-        item.failure_reason, item.error_message, item.poll_attempt, item.step_retries = "", "", 0, 0
-        item.queued_at, item.finished_at = timezone.now(), None
-        item.save()
-        audit_record(actor=actor, action="account_request.retry", target=item, team=item.team, before=before,
-                     after=_snapshot(item))
+            changes.update(create_request_id="", record_id="")
+        _transition(item, "retry", f"Retried by {actor.get_username()}", actor=actor, changes=changes,
+                    before=_snapshot(item), after=_snapshot)
         _enqueue_dispatch()
     return item
 
@@ -432,11 +422,9 @@ def account_close_request(*, actor, request: AccountRequest, reason: str) -> Acc
                           fields={"reason": ["Required."]})
     with transaction.atomic():
         item = _locked(request)
-        before = _snapshot(item)
-        _transition(item, "request_close", f"Closure asked by {actor.get_username()}: {reason.strip()}")
-        item.save()
-        audit_record(actor=actor, action="account_request.close_request", target=item, team=item.team,
-                     before=before, after={**_snapshot(item), "reason": reason})
+        _transition(item, "request_close", f"Closure asked by {actor.get_username()}: {reason.strip()}", actor=actor,
+                    audit_action="account_request.close_request", before=_snapshot(item),
+                    after=lambda changed: {**_snapshot(changed), "reason": reason})
         notify(users=_platform_admins(), kind="account_request.close_pending", team=item.team, url=_url(item),
                subject=f"Closure to approve: {item.account_name} ({item.account_id})", body=reason)
     return item
@@ -445,13 +433,10 @@ def account_close_request(*, actor, request: AccountRequest, reason: str) -> Acc
 def _close_decide(*, actor, request: AccountRequest, approve: bool, comment: str) -> AccountRequest:
     with transaction.atomic():
         item = _locked(request)
-        before = _snapshot(item)
         verb = "approve_close" if approve else "reject_close"
         _transition(item, verb, f"{'Approved' if approve else 'Rejected'} by {actor.get_username()}"
-                                f"{': ' + comment if comment else ''}")
-        item.save()
-        audit_record(actor=actor, action=f"account_request.{verb}", target=item, team=item.team, before=before,
-                     after={**_snapshot(item), "comment": comment})
+                                f"{': ' + comment if comment else ''}", actor=actor, before=_snapshot(item),
+                    after=lambda changed: {**_snapshot(changed), "comment": comment})
         notify(users=[item.requester], kind=f"account_request.{verb}", team=item.team, url=_url(item),
                subject=f"Closure of {item.account_name} was {'approved' if approve else 'rejected'}", body=comment)
         if approve:
@@ -461,37 +446,38 @@ def _close_decide(*, actor, request: AccountRequest, approve: bool, comment: str
 
 
 def account_close_execute(*, request_id: int, **_ignored) -> str:
-    """CloseAccount for a request in ``closing``; the inventory row becomes CLOSED. A repeat or a
-    redelivery finds the state moved on (or the account already closed) and does nothing."""
+    """CloseAccount for a request in ``closing``; the inventory row becomes CLOSED. Lock and read,
+    release, call AWS, then lock again to record (only if the request is still closing). A repeat
+    or a redelivery finds the state moved on (or AWS answers "already closed") and records nothing
+    twice."""
+    item = AccountRequest.objects.filter(pk=request_id, state=S.CLOSING).values_list("account_id", flat=True).first()
+    if item is None:
+        return "nothing to do"
+    try:
+        closed, error = aws.close_account(item), None
+    except aws.AwsErrors as refused:
+        closed, error = False, refused
     with transaction.atomic():
-        item = AccountRequest.objects.select_for_update().filter(pk=request_id, state=S.CLOSING).first()
+        item = AccountRequest.objects.select_for_update().select_related("team", "requester").filter(
+            pk=request_id, state=S.CLOSING).first()
         if item is None:
             return "nothing to do"
-        item = AccountRequest.objects.select_related("team", "requester").get(pk=item.pk)
         before = _snapshot(item)
-        try:
-            closed = aws.close_account(item.account_id)
-        except aws.AwsErrors as error:
+        if error is not None:
             message = f"AWS refused to close the account ({aws.error_reason(error) or aws.error_code(error)}). " \
                       "It stays open; a platform admin can ask again later."
-            item.error_message = message
-            _transition(item, "close_failed", message, outcome="error")
-            item.save()
-            audit_record(actor=SYSTEM, action="account_request.close_failed", target=item, team=item.team,
-                         before=before, after=_snapshot(item))
+            _transition(item, "close_failed", message, outcome="error", changes={"error_message": message},
+                        before=before, after=_snapshot)
             notify(users=[item.requester, *_platform_admins()], kind="account_request.close_failed",
                    team=item.team, url=_url(item), subject=f"{item.account_name} could not be closed", body=message)
             return "failed"
         _transition(item, "closed", "CloseAccount accepted" + ("" if closed else " (it was already closed)")
-                    + "; AWS keeps it suspended for 90 days.")
-        item.save()
+                    + "; AWS keeps it suspended for 90 days.", before=before, after=_snapshot)
         account = AwsAccount.objects.filter(account_id=item.account_id).first()
         if account:
             account_link(actor=SYSTEM, account_id=account.account_id, name=account.name,
                          environment=account.environment, team=account.team, ou_path=account.ou_path,
                          email=account.email, status="CLOSED")
-        audit_record(actor=SYSTEM, action="account_request.closed", target=item, team=item.team, before=before,
-                     after=_snapshot(item))
         notify(users=[item.requester], kind="account_request.closed", team=item.team, url=_url(item),
                subject=f"Account {item.account_name} ({item.account_id}) is closed")
     return "closed"
@@ -512,11 +498,15 @@ def account_queue_dispatch(*, actor=SYSTEM) -> list[int]:
         queued = list(AccountRequest.objects.select_for_update().filter(state=S.QUEUED)
                       .order_by("queued_at", "id")[:free])
         for item in queued:
-            _transition(item, "start", "A slot is free: creating the account.")
-            item.poll_attempt = item.step_retries = 0
-            item.save(update_fields=["state", "state_changed_at", "poll_attempt", "step_retries"])
+            _transition(item, "start", "A slot is free: creating the account.",
+                        changes={"poll_attempt": 0, "step_retries": 0})
             started.append(item.pk)
             _schedule_step(item.pk, 0, 0)
+        # A worker lost while it held a request's claim (its message redelivered too early, or
+        # gone): once the claim lapses, the request is stepped again.
+        lapsed = AccountRequest.objects.filter(state__in=IN_FLIGHT, step_claim_until__lt=timezone.now())
+        for item_id in lapsed.exclude(step_claim="").values_list("pk", flat=True):
+            _schedule_step(item_id, 0, 0)
     return started
 
 
@@ -540,15 +530,13 @@ def _tags(item: AccountRequest) -> dict[str, str]:
 
 
 def _fail(item: AccountRequest, reason: str, message: str) -> None:
-    before = _snapshot(item)
-    item.failure_reason, item.error_message, item.finished_at = reason[:80], message, timezone.now()
-    _transition(item, "fail", f"{reason}: {message}", outcome="error")
-    item.save()
-    audit_record(actor=SYSTEM, action="account_request.fail", target=item, team=item.team, before=before,
-                 after={**_snapshot(item), "reason": reason})
-    notify(users=[item.requester, *_platform_admins()], kind="account_request.failed", team=item.team,
-           url=_url(item), subject=f"Account {item.account_name} could not be created", body=message)
-    _enqueue_dispatch()
+    with transaction.atomic():
+        _transition(item, "fail", f"{reason}: {message}", outcome="error",
+                    changes={"failure_reason": reason[:80], "error_message": message, "finished_at": timezone.now()},
+                    before=_snapshot(item), after=lambda changed: {**_snapshot(changed), "reason": reason})
+        notify(users=[item.requester, *_platform_admins()], kind="account_request.failed", team=item.team,
+               url=_url(item), subject=f"Account {item.account_name} could not be created", body=message)
+        _enqueue_dispatch()
 
 
 def _wait(item: AccountRequest, timeout: str, action: str = "", detail: str = "",
@@ -567,10 +555,7 @@ def _wait(item: AccountRequest, timeout: str, action: str = "", detail: str = ""
 
 
 def _adopt_account(item: AccountRequest, account_id: str, how: str) -> None:
-    item.account_id = account_id
-    _transition(item, "created", f"Account {account_id} {how}.")
-    item.poll_attempt = 0
-    item.save()
+    _transition(item, "created", f"Account {account_id} {how}.", changes={"account_id": account_id, "poll_attempt": 0})
 
 
 def _look_for_earlier_attempt(item: AccountRequest) -> bool:
@@ -692,7 +677,6 @@ def _step_move(item: AccountRequest) -> float | None:
         return None
     moved = aws.move_account(account_id=item.account_id, destination_id=destination)
     _transition(item, "moved", f"Placed in {item.ou_path} ({destination})" + ("" if moved else ", already there"))
-    item.save()
     return 0.0
 
 
@@ -823,34 +807,53 @@ def _step_baseline(item: AccountRequest) -> float | None:
     elif networks["unreadable"]:
         _log(item, "network presets", AccountRequestStep.Outcome.ERROR,
              "The account's network could not be read: a platform admin should preset it (catalog policy page).")
-    before = _snapshot(item)
-    _transition(item, "finish", f"Account {item.account_id} is ready and in the inventory.")
-    item.finished_at = timezone.now()
-    item.save()
-    audit_record(actor=SYSTEM, action="account_request.ready", target=item, team=item.team, before=before,
-                 after={**_snapshot(item), "baseline_products": {row.product_name: row.provisioned_product_id
-                                                                 for row in rows}})
-    notify(users=[item.requester], kind="account_request.ready", team=item.team, url=_url(item),
-           subject=f"Your account {item.account_name} ({item.account_id}) is ready")
-    _enqueue_dispatch()
+    with transaction.atomic():
+        _transition(item, "finish", f"Account {item.account_id} is ready and in the inventory.",
+                    changes={"finished_at": timezone.now()}, audit_action="account_request.ready",
+                    before=_snapshot(item),
+                    after=lambda changed: {**_snapshot(changed), "baseline_products": {
+                        row.product_name: row.provisioned_product_id for row in rows}})
+        notify(users=[item.requester], kind="account_request.ready", team=item.team, url=_url(item),
+               subject=f"Your account {item.account_name} ({item.account_id}) is ready")
+        _enqueue_dispatch()
     return None
 
 
 _HANDLERS = {S.CREATING: _step_create, S.MOVING_TO_OU: _step_move, S.BASELINING: _step_baseline}
 
 
+def _claim(request_id: int) -> AccountRequest | None:
+    """Lock the row, read it, claim it for this worker for ACCOUNT_STEP_CLAIM_SECONDS, release.
+    None when it is not in flight or another worker's claim has not lapsed."""
+    now = timezone.now()
+    with transaction.atomic():
+        item = AccountRequest.objects.select_for_update().filter(pk=request_id, state__in=IN_FLIGHT).first()
+        if item is None or (item.step_claim and item.step_claim_until and item.step_claim_until > now):
+            return None
+        item.step_claim = str(uuid.uuid4())
+        item.step_claim_until = now + timedelta(seconds=int(_setting("ACCOUNT_STEP_CLAIM_SECONDS", 900)))
+        item.save(update_fields=["step_claim", "step_claim_until"])
+    return AccountRequest.objects.select_related("team", "requester").get(pk=item.pk)
+
+
+def _release(item: AccountRequest) -> None:
+    AccountRequest.objects.filter(pk=item.pk, step_claim=item.step_claim).update(step_claim="", step_claim_until=None)
+
+
 def account_request_step(*, request_id: int, attempt: int = 0) -> float | None:
     """Advance an in-flight request as far as AWS allows now; returns the seconds until the next
-    poll (and schedules it) or None when nothing is left to do. AWS errors are counted in
-    step_retries (reset by a step that raised none), apart from the waiting polls: more than
+    poll (and schedules it) or None when nothing is left to do. No row lock is held while AWS is
+    called: the request is claimed first (``_claim``), every result is recorded in its own short
+    transaction, and the claim is released at the end. AWS errors are counted in step_retries
+    (reset by a step that raised none), apart from the waiting polls: more than
     ACCOUNT_STEP_MAX_RETRIES in a row fail the request. A repeat or a redelivery is a no-op for
-    finished steps: the row is locked and its state says what is done."""
-    with transaction.atomic():
-        item = AccountRequest.objects.select_for_update().filter(pk=request_id).first()
-        if item is None or item.state not in IN_FLIGHT:
-            return None
-        item = AccountRequest.objects.select_related("team", "requester").get(pk=item.pk)
-        delay = None
+    finished steps (the state says what is done; the calls carry idempotency tokens or look for an
+    earlier attempt first); one that arrives while another worker holds the claim leaves at once."""
+    item = _claim(request_id)
+    if item is None:
+        return None
+    delay = None
+    try:
         while item.state in _HANDLERS:
             action = item.state
             try:
@@ -871,9 +874,12 @@ def account_request_step(*, request_id: int, attempt: int = 0) -> float | None:
                     item.save(update_fields=["step_retries"])
             if delay is None or delay > 0:
                 break
-        if delay is not None:
+    finally:
+        _release(item)
+    if delay is not None:
+        with transaction.atomic():
             _schedule_step(item.pk, delay, attempt + 1)
-        return delay
+    return delay
 
 
 # --- brownfield import ----------------------------------------------------------------------------

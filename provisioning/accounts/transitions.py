@@ -1,10 +1,12 @@
-"""The account request state machine: one table, pure Python.
+"""The account request state machine, declared for the workflow engine (``portal.workflow``).
 
-(state, action) -> next state. Anything not in the table raises ``InvalidTransition`` (HTTP 409
-in the API, a message on the page).
+(state, action) -> next state, who may take each action (permission-registry actions of
+``AccountRequest``; None: only the portal itself) and the terminal states. Anything not in the
+table raises ``InvalidTransition`` (HTTP 409 in the API, a message on the page).
 """
-from portal.errors import InvalidTransition
-from provisioning.accounts.models import AccountState as S
+from portal import workflow
+from portal.workflow import SYSTEM_ONLY
+from provisioning.accounts.models import AccountRequest, AccountRequestStep, AccountState as S
 
 TRANSITIONS: dict[tuple[str, str], str] = {
     (S.SUBMITTED, "require_approval"): S.PENDING_APPROVAL,
@@ -38,23 +40,29 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (S.CLOSING, "close_failed"): S.READY,
 }
 
-ACTION_LABELS = {"require_approval": "go for approval", "approve": "be approved",
-                 "approve_first": "get its first approval", "reject": "be rejected",
-                 "enqueue": "be queued", "start": "start", "created": "finish creating", "moved": "be placed",
-                 "finish": "finish", "fail": "fail", "retry": "be retried", "cancel": "be cancelled",
-                 "request_close": "be closed", "approve_close": "be closed", "reject_close": "keep running",
-                 "closed": "finish closing", "close_failed": "fail closing"}
+# name: (label completing "it cannot ... now", permission-registry action or SYSTEM_ONLY, public event)
+ACTIONS = {
+    "require_approval": ("go for approval", SYSTEM_ONLY), "approve": ("be approved", "approve"),
+    "approve_first": ("get its first approval", "approve"), "reject": ("be rejected", "approve", "deny"),
+    "enqueue": ("be queued", SYSTEM_ONLY), "start": ("start", SYSTEM_ONLY),
+    "created": ("finish creating", SYSTEM_ONLY), "moved": ("be placed", SYSTEM_ONLY),
+    "finish": ("finish", SYSTEM_ONLY, "ready"), "fail": ("fail", SYSTEM_ONLY), "retry": ("be retried", "approve"),
+    "cancel": ("be cancelled", "change"), "request_close": ("be closed", "change"),
+    "approve_close": ("be closed", "approve"), "reject_close": ("keep running", "approve"),
+    "closed": ("finish closing", SYSTEM_ONLY), "close_failed": ("fail closing", SYSTEM_ONLY),
+}
+ACTION_LABELS = {name: spec[0] for name, spec in ACTIONS.items()}
+TERMINAL_STATES = frozenset({S.REJECTED, S.CANCELLED, S.CLOSED})
 
 
-def next_state(state: str, action: str) -> str:
-    """The state ``action`` leads to from ``state``; InvalidTransition when the table has no such edge."""
-    try:
-        return TRANSITIONS[(state, action)]
-    except KeyError:
-        label = S(state).label.lower() if state in S.values else state
-        raise InvalidTransition(
-            f"This account request is {label}; it cannot {ACTION_LABELS.get(action, action)} now.") from None
+def _on_change(item, source, target, now) -> None:
+    item.state_changed_at = now
 
 
-def allowed_actions(state: str) -> set[str]:
-    return {action for (source, action) in TRANSITIONS if source == state}
+MACHINE = workflow.register(workflow.Machine.declare(
+    kind="account_request", model=AccountRequest, choices=S, terminal=TERMINAL_STATES, actions=ACTIONS,
+    edges=TRANSITIONS, noun="account request", step_model=AccountRequestStep, on_change=_on_change,
+    url=lambda item: f"/account-requests/{item.pk}/"))
+
+next_state = MACHINE.next_state
+allowed_actions = MACHINE.allowed_actions

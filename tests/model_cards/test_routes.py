@@ -93,6 +93,8 @@ CASES = [
               not_found=HIDDEN),
     RouteCase("model-card-send-back", {"approver"}, api=True, method="post", kwargs=pending_kw("PendingReview"),
               not_found=HIDDEN, data=lambda w: {"comment": "Add the risks"}),
+    RouteCase("model-card-deny", {"approver"}, api=True, method="post", kwargs=pending_kw("PendingReview"),
+              not_found=HIDDEN, data=lambda w: {"reason": "Add the risks"}),
     RouteCase("model-card-archive", {"approver", "lead"}, api=True, method="post", kwargs=card_kw, not_found=HIDDEN),
     RouteCase("model-card-versions", GLOBAL | TEAM, api=True, kwargs=card_kw, not_found=HIDDEN),
     RouteCase("model-card-diff", GLOBAL | TEAM, api=True, kwargs=lambda w: {"pk": _saved_twice(w).pk},
