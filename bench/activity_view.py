@@ -77,7 +77,7 @@ def fill(connection, accounts, events: int) -> float:
                 '', 'AssumedRole', '', '10.0.0.1', false, '', 'AWS::Bench::Thing',
                 'resource-' || ((g * 7919) %% {RESOURCES}), '[]'::jsonb, '', NULL, '', (g %% 5) <> 0,
                 (g %% 997) = 0, '{{}}'::jsonb, now()
-            FROM generate_series(1, %s) AS g
+            FROM generate_series(1::bigint, %s::bigint) AS g
         """, [events])
     with connection.schema_editor() as editor:
         for constraint in model._meta.constraints:
