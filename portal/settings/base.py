@@ -27,7 +27,7 @@ PORTAL_BASE_URL = env("PORTAL_BASE_URL", "http://127.0.0.1:8000")   # for links 
 # Key for secrets the portal must read back (portal/crypto.py); unset: derived from SECRET_KEY.
 PORTAL_ENCRYPTION_KEY = env("PORTAL_ENCRYPTION_KEY", "")
 # The apps whose pages (<app>.urls) and API (<app>.api.register_api) portal.urls mounts.
-PORTAL_APPS = ["provisioning", "provisioning.accounts", "governance", "governance.cards", "costs"]
+PORTAL_APPS = ["provisioning", "provisioning.accounts", "governance", "governance.cards", "costs", "observability"]
 PORTAL_ENVIRONMENT = "base"
 
 INSTALLED_APPS = [
@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "governance",
     "governance.cards",
     "costs",
+    "observability",
 ]
 
 MIDDLEWARE = [
@@ -347,6 +348,15 @@ ACCOUNT_STEP_CLAIM_SECONDS = env_int("ACCOUNT_STEP_CLAIM_SECONDS", 900)
 # In-flight requests whose last step is older than this are re-enqueued by the reconciler.
 PROVISIONING_STALE_SECONDS = env_int("PROVISIONING_STALE_SECONDS", 600)
 
+# --- Activity view (observability): CloudTrail events synced into the database -------------------
+ACTIVITY_SYNC_SECONDS = env_int("ACTIVITY_SYNC_SECONDS", 300)                 # how often beat syncs
+ACTIVITY_MAX_LOOKUPS_PER_ACCOUNT = env_int("ACTIVITY_MAX_LOOKUPS_PER_ACCOUNT", 10)   # per account per run
+ACTIVITY_LOOKUPS_PER_SECOND = float(env("ACTIVITY_LOOKUPS_PER_SECOND", "2"))  # CloudTrail's limit per account
+ACTIVITY_OVERLAP_SECONDS = env_int("ACTIVITY_OVERLAP_SECONDS", 900)           # re-read for late deliveries
+ACTIVITY_INITIAL_DAYS = env_int("ACTIVITY_INITIAL_DAYS", 90)                  # first sync: all CloudTrail keeps
+ACTIVITY_RETENTION_DAYS = env_int("ACTIVITY_RETENTION_DAYS", 400)             # older events are purged daily
+ACTIVITY_LEASE_SECONDS = env_int("ACTIVITY_LEASE_SECONDS", 900)               # a crashed run's accounts free up
+
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
@@ -382,5 +392,7 @@ CELERY_BEAT_SCHEDULE = {
     "costs.usage_sync": {"task": "costs.usage_sync", "schedule": 6 * 3600.0},
     "costs.cost_digest_send": {"task": "costs.cost_digest_send", "schedule": 6 * 3600.0},  # once a week per user
     "model_cards.sync": {"task": "model_cards.sync", "schedule": 600.0},
+    "observability.activity_sync": {"task": "observability.activity_sync", "schedule": float(ACTIVITY_SYNC_SECONDS)},
+    "observability.activity_purge": {"task": "observability.activity_purge", "schedule": 24 * 3600.0},
 }
 AXES_VERBOSE = False

@@ -73,7 +73,7 @@ class SandboxApp:
         if api.operation_model is not None and self.engine.implements(api.service, api.operation):
             params = protocols.parse_params(api, request.method, request.path, request.headers, values, body)
             result = self.engine.invoke(api.service, api.operation, params, account_id=account_id,
-                                        region=api.region, access_key=api.access_key)
+                                        region=api.region, access_key=api.access_key, source_ip=request.remote_addr)
             return protocols.serialize_result(api, result)
         if api.service not in OWNED_SERVICES and BRIDGE.implements(api, request.environ):
             return self._forward_to_moto(request, api, values, body, account_id)
@@ -94,7 +94,9 @@ class SandboxApp:
             if _is_flask_error_page(answer):
                 raise _not_implemented(api, request)
             if raw.mutating:
-                self.engine.record_moto_call(raw, api.region, "ok" if answer.status < 300 else _error_code(answer))
+                self.engine.record_moto_call(raw, api.region, "ok" if answer.status < 300 else _error_code(answer),
+                                             access_key=api.access_key, source_ip=request.remote_addr,
+                                             request_parameters=_request_parameters(api, request, values, body))
         return answer
 
     # -- admin routes ---------------------------------------------------------------------------
@@ -163,6 +165,22 @@ class SandboxApp:
     def _clock_post(self, request, payload):
         self.engine.advance_clock(float(payload.get("advance_seconds", 0)))
         return _json({"now": self.engine.now().isoformat()})
+
+
+def _request_parameters(api: ApiRequest, request: Request, values, body: bytes) -> dict | None:
+    """The request members of a call moto answered, roughly as CloudTrail's requestParameters show them."""
+    if api.protocol == protocols.QUERY:
+        return {key: value for key, value in values.items() if key not in ("Action", "Version")}
+    if api.protocol in (protocols.JSON, protocols.REST_JSON) and body:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return None
+        return document if isinstance(document, dict) else None
+    if api.service == "s3":
+        bucket, _, key = request.path.lstrip("/").partition("/")
+        return {"bucketName": bucket, **({"key": key} if key else {})}
+    return None
 
 
 def _not_implemented(api: ApiRequest, request: Request) -> AwsError:

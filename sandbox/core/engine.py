@@ -86,6 +86,7 @@ class Context:
     service: str
     operation: str
     access_key: str | None = None    # the caller's access key id (None for internal and test calls)
+    source_ip: str | None = None     # the HTTP client's address (None for internal and test calls)
     notes: dict = field(default_factory=dict)
     changed: bool = False            # a read that advanced time-based state sets this (persisted)
 
@@ -227,14 +228,15 @@ class Sandbox:
         return (service, operation) in OPERATIONS
 
     def invoke(self, service: str, operation: str, params: dict, *, account_id: str,
-               region: str = DEFAULT_REGION, internal: bool = False, access_key: str | None = None) -> dict:
+               region: str = DEFAULT_REGION, internal: bool = False, access_key: str | None = None,
+               source_ip: str | None = None) -> dict:
         op = OPERATIONS.get((service, operation))
         if op is None:
             raise AwsError("NotImplementedException",
                            f"The sandbox does not implement {service}:{operation}.", status=501)
         with self.lock:
             ctx = Context(self, account_id=account_id, region=region, service=service, operation=operation,
-                          access_key=access_key)
+                          access_key=access_key, source_ip=source_ip)
             snapshot = copy.deepcopy(self.state) if op.mutating and not internal else None
             queued_before = len(self.pending_events)
             try:
@@ -243,7 +245,7 @@ class Sandbox:
                 del self.pending_events[queued_before:]   # a failed call emits nothing
                 if snapshot is not None:
                     self.state = snapshot   # a failed call leaves nothing half-done
-                    self._record(op, ctx, params, outcome=error.code)
+                    self._record(op, ctx, params, outcome=error.code, message=error.message)
                 raise
             except Exception:
                 del self.pending_events[queued_before:]
@@ -251,7 +253,7 @@ class Sandbox:
                     self.state = snapshot
                 raise
             if op.mutating and not internal:
-                self._record(op, ctx, params, outcome="ok")
+                self._record(op, ctx, params, outcome="ok", result=result)
                 self._changed()
             elif ctx.changed and not internal:
                 self._changed()
@@ -276,12 +278,15 @@ class Sandbox:
             self.moto_journal.append(raw.to_json())
             self._changed()
 
-    def record_moto_call(self, raw, region: str, outcome: str) -> None:
+    def record_moto_call(self, raw, region: str, outcome: str, *, access_key: str | None = None,
+                         source_ip: str | None = None, request_parameters: dict | None = None) -> None:
         """Ledger a mutating HTTP call moto answered ("ok" or its error code); journal it if it succeeded."""
         with self.lock:
             service, _, operation = raw.label.partition(":")
             params = {"path": raw.path, "query": raw.query_string, "body": raw.body}
-            self._append_ledger(service, operation, raw.account_id, region, None, params, outcome, outcome == "ok", {})
+            trail = trail_record(self, raw.account_id, access_key, source_ip, request_parameters, None, outcome, None)
+            self._append_ledger(service, operation, raw.account_id, region, None, params, outcome, outcome == "ok",
+                                {"trail": trail})
             if outcome == "ok":
                 self.moto_journal.append(raw.to_json())
             self._changed()
@@ -290,13 +295,15 @@ class Sandbox:
         if self.on_change:
             self.on_change(self)
 
-    def _record(self, op, ctx: Context, params: dict, outcome: str) -> None:
+    def _record(self, op, ctx: Context, params: dict, outcome: str, result: dict | None = None,
+                message: str | None = None) -> None:
         key = ctx.notes.pop("key", None)
         if key is None and op.key is not None:
             key = op.key(params)
         effect = ctx.notes.pop("effect", outcome == "ok")
+        trail = trail_record(self, ctx.account_id, ctx.access_key, ctx.source_ip, params, result, outcome, message)
         self._append_ledger(op.service, op.name, ctx.account_id, ctx.region, key, params, outcome, effect,
-                            ctx.notes)
+                            {**ctx.notes, "trail": trail})
 
     def _append_ledger(self, service, operation, account_id, region, key, params, outcome, effect, extra):
         self.ledger.append({
@@ -312,6 +319,58 @@ class Sandbox:
             "time": self.now().strftime("%Y-%m-%dT%H:%M:%SZ"), "region": ctx.region,
             "resources": resources, "detail": _jsonable(detail),
         })
+
+
+# Members CloudTrail never shows in requestParameters/responseElements (secrets).
+_REDACTED = {"SecretAccessKey", "SessionToken", "Password", "Body", "Content", "PolicyDocument"}
+_TRAIL_STRING_LIMIT = 256
+
+
+def _trail_value(value, depth: int = 0):
+    """A small JSON copy of request/response members for the CloudTrail record: secrets and blobs
+    dropped, long strings cut, nesting capped (the ledger is persisted after every call)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return None
+    if isinstance(value, str):
+        return value if len(value) <= _TRAIL_STRING_LIMIT else value[:_TRAIL_STRING_LIMIT] + "..."
+    if depth >= 4:
+        return None if isinstance(value, (dict, list, tuple)) else value
+    if isinstance(value, dict):
+        return {str(k): _trail_value(v, depth + 1) for k, v in value.items()
+                if k not in _REDACTED and not isinstance(v, bytes)}
+    if isinstance(value, (list, tuple)):
+        return [_trail_value(v, depth + 1) for v in list(value)[:20]]
+    return value
+
+
+def trail_record(sandbox: "Sandbox", account_id: str, access_key: str | None, source_ip: str | None,
+                 request: dict | None, response: dict | None, outcome: str, message: str | None) -> dict:
+    """What CloudTrail needs of one ledgered call, fixed at call time: who called (resolved from the
+    access key now, as AWS records it), from where, and the request and response members."""
+    from sandbox.services.sts import resolve_caller   # services import the engine's modules, not reverse
+
+    caller = resolve_caller(sandbox, access_key) if access_key else None
+    if caller is None:
+        identity = {"type": "Root", "arn": f"arn:aws:iam::{account_id}:root", "account": account_id,
+                    "principal": account_id}
+    elif caller.session is not None:
+        session = caller.session
+        identity = {"type": "AssumedRole", "arn": caller.arn, "account": caller.account_id,
+                    "principal": caller.user_id, "role_arn": session["RoleArn"],
+                    "session_name": session["SessionName"], "issued": session.get("Issued")}
+    elif ":user/" in caller.arn:
+        identity = {"type": "IAMUser", "arn": caller.arn, "account": caller.account_id,
+                    "principal": caller.user_id, "user_name": caller.arn.rsplit("/", 1)[-1]}
+    else:
+        identity = {"type": "Root", "arn": caller.arn, "account": caller.account_id, "principal": caller.user_id}
+    return {
+        "identity": identity, "access_key": access_key, "source_ip": source_ip or "AWS Internal",
+        "request": _trail_value(request) if request is not None else None,
+        "response": _trail_value(response) if (response is not None and outcome == "ok") else None,
+        "error_message": message if outcome != "ok" else None,
+    }
 
 
 def load_services() -> None:

@@ -151,6 +151,7 @@ def assume_role(ctx, params):
         "AssumedRoleId": f"{role['RoleId']}:{session_name}",
         "Arn": f"arn:aws:sts::{account_id}:assumed-role/{role_name}/{session_name}",
         "Expiration": expiration.isoformat(), "SourceIdentity": params.get("SourceIdentity"),
+        "Issued": ctx.now().replace(microsecond=0).isoformat(),
     }
     ctx.state.setdefault("sessions", {})[access_key] = session
     result = {
