@@ -58,6 +58,24 @@ class VersionSerializer(serializers.ModelSerializer):
         fields = ["version", "status", "content", "author_label", "comment", "created_at"]
 
 
+class DiffChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    change = serializers.CharField(help_text="added, removed or changed")
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+
+
+class DiffSerializer(serializers.Serializer):
+    """What changed between two versions of a card (selectors.version_diff)."""
+    changes = DiffChangeSerializer(many=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.IntegerField()
+        fields["to"] = serializers.IntegerField()
+        return fields
+
+
 class CommentSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
@@ -165,12 +183,16 @@ class ModelCardViewSet(ScopedViewSetMixin, IdempotentCreateMixin, _CardCreate, v
     def archive(self, request, pk=None):
         return self._transition(request, "archive")
 
+    @extend_schema(responses=VersionSerializer(many=True))
     @action(detail=True, methods=["get"])
     def versions(self, request, pk=None):
         card = self.get_object()
         page = self.paginate_queryset(selectors.versions_of(card))
         return self.get_paginated_response(VersionSerializer(page, many=True).data)
 
+    @extend_schema(responses=DiffSerializer, parameters=[
+        OpenApiParameter("a", int, description="The older version (default: the one before the latest)."),
+        OpenApiParameter("b", int, description="The newer version (default: the latest).")])
     @action(detail=True, methods=["get"])
     def diff(self, request, pk=None):
         """?a=<version>&b=<version> (default: the previous and the latest)."""
@@ -183,6 +205,7 @@ class ModelCardViewSet(ScopedViewSetMixin, IdempotentCreateMixin, _CardCreate, v
         result = selectors.version_diff(card, a, b)
         return Response(result)
 
+    @extend_schema(request=None, responses={202: ExportSerializer})
     @action(detail=True, methods=["post"])
     def export(self, request, pk=None):
         card = self.get_object()

@@ -13,9 +13,9 @@ EXPECTED = {
     "auditor": {"nav": ["Home", "Catalog", "Requests", "Models", "Costs", "Audit", "Admin"], "home": ["The platform today", "Recent activity"]},
     "executive": {"nav": ["Home", "Catalog", "Models", "Costs", "Admin"], "home": ["Monthly budgets by team", "Fraud Detection"]},
     "approver": {"nav": ["Home", "Catalog", "Approvals", "Models", "Admin"], "home": ["Model approver", "not a member of any team"]},
-    "fraud-detection-lead": {"nav": ["Home", "Catalog", "Requests", "Approvals", "Models", "Costs"], "home": ["Fraud Detection", "fraud-detection-dev", "Team lead"]},
-    "fraud-detection-ds": {"nav": ["Home", "Catalog", "Requests", "Models", "Costs"], "home": ["Fraud Detection", "Data scientist"]},
-    "credit-risk-mle": {"nav": ["Home", "Catalog", "Requests", "Approvals", "Models", "Costs"], "home": ["Credit Risk", "credit-risk-prod", "ML engineer"]},
+    "fraud-detection-lead": {"nav": ["Home", "Catalog", "Requests", "Approvals", "Models", "Costs", "Audit"], "home": ["Fraud Detection", "fraud-detection-dev", "Team lead"]},
+    "fraud-detection-ds": {"nav": ["Home", "Catalog", "Requests", "Models", "Costs", "Audit"], "home": ["Fraud Detection", "Data scientist"]},
+    "credit-risk-mle": {"nav": ["Home", "Catalog", "Requests", "Approvals", "Models", "Costs", "Audit"], "home": ["Credit Risk", "credit-risk-prod", "ML engineer"]},
 }
 
 

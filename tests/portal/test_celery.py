@@ -32,7 +32,7 @@ def test_every_scheduled_task_is_registered_under_its_explicit_name():
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks, entry["task"]
         assert entry["task"].split(".")[0] in {"portal", "provisioning", "account_vending", "governance",
-                                               "model_cards", "costs"}
+                                               "model_cards", "costs", "observability"}
 
 
 def _run_worker_and_send_heartbeat(env: dict, tmp_path: Path) -> None:
