@@ -357,3 +357,19 @@ def approval_nudges_send(*, now=None) -> dict:
                     continue   # sent already (this run's twin or an earlier one)
                 sent["reminded" if level == 0 else "escalated"] += 1
     return sent
+
+
+def undecidable_rows(items, *, approver_ids, reason, row) -> list:
+    """The rows of ``items`` nobody can decide: ``reason(item, ids of its team's approvers)`` says
+    why (empty: someone can), ``row(item, reason)`` builds the row. Approvers are read once per
+    team. Reads only."""
+    approvers: dict[int, set[int]] = {}
+    rows = []
+    for item in items:
+        if item.team_id not in approvers:
+            approvers[item.team_id] = approver_ids(item.team_id)
+        why = reason(item, approvers[item.team_id])
+        if why:
+            rows.append(row(item, why))
+    return rows
+

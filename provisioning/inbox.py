@@ -2,7 +2,7 @@
 ``selectors.approvals_for_user``; decisions go through ``services.request_approve``/``request_reject``."""
 from django.urls import reverse
 
-from portal.inbox import InboxKind, InboxRow, register_kind, risk_of
+from portal.inbox import InboxKind, InboxRow, register_kind, risk_of, undecidable_rows
 from portal.models import Environment
 from portal.permissions import has_perm
 from provisioning import selectors, services
@@ -41,16 +41,8 @@ def _pending():
 
 
 def _undecidable() -> list[InboxRow]:
-    items = _pending()
-    approvers: dict[int, set[int]] = {}
-    rows = []
-    for item in items:
-        if item.team_id not in approvers:
-            approvers[item.team_id] = services.approver_ids(item.team_id)
-        reason = services.undecidable_reason(item, approvers[item.team_id])
-        if reason:
-            rows.append(_row(item, reason))
-    return rows
+    return undecidable_rows(_pending(), approver_ids=services.approver_ids, reason=services.undecidable_reason,
+                            row=_row)
 
 
 def register() -> None:

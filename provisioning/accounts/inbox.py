@@ -3,7 +3,7 @@
 from django.db.models import Q
 from django.urls import reverse
 
-from portal.inbox import InboxKind, InboxRow, register_kind, risk_of
+from portal.inbox import InboxKind, InboxRow, register_kind, risk_of, undecidable_rows
 from portal.models import Environment
 from portal.permissions import has_perm, teams_for, users_with_perm
 from provisioning.accounts import selectors, services
@@ -66,15 +66,8 @@ def _deciders(item: AccountRequest):
 def _undecidable() -> list[InboxRow]:
     items = selectors.with_approvals(AccountRequest.objects.filter(state__in=AWAITING_DECISION)
                                      .select_related("team", "requester"))
-    approvers: dict[int, set[int]] = {}
-    rows = []
-    for item in items:
-        if item.team_id not in approvers:
-            approvers[item.team_id] = services.approver_ids(item.team_id)
-        reason = services.undecidable_reason(item, approvers[item.team_id])
-        if reason:
-            rows.append(_row(item, reason))
-    return rows
+    return undecidable_rows(items, approver_ids=services.approver_ids, reason=services.undecidable_reason,
+                            row=_row)
 
 
 def register() -> None:
