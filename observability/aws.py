@@ -2,19 +2,30 @@
 import json
 from datetime import datetime
 
+from botocore.exceptions import ClientError
+
 from portal.aws import client
 
 MAX_RESULTS = 50       # LookupEvents' page size limit (AWS_API_turn2.md §3)
 
 
+class TokenExpired(Exception):
+    """LookupEvents refused the NextToken (InvalidNextTokenException): it no longer fits the window."""
+
+
 def lookup_events(*, account_id: str, start: datetime, end: datetime, next_token: str = "") -> dict:
     """One LookupEvents page of ``account_id``'s management events in [start, end], newest first:
-    ``{"events": [plain event], "next_token": str}``. Raises botocore's errors
-    (``InvalidNextTokenException`` when the token no longer fits the window)."""
+    ``{"events": [plain event], "next_token": str}``. Raises TokenExpired for a token that no
+    longer fits the window, botocore's errors (portal.aws.AWS_ERRORS) otherwise."""
     params = {"StartTime": start, "EndTime": end, "MaxResults": MAX_RESULTS}
     if next_token:
         params["NextToken"] = next_token
-    response = client("cloudtrail", account_id).lookup_events(**params)
+    try:
+        response = client("cloudtrail", account_id).lookup_events(**params)
+    except ClientError as failure:
+        if next_token and failure.response["Error"]["Code"] == "InvalidNextTokenException":
+            raise TokenExpired(failure.response["Error"].get("Message", "")) from failure
+        raise
     return {"events": [_plain(event) for event in response.get("Events", [])],
             "next_token": response.get("NextToken") or ""}
 

@@ -15,7 +15,6 @@ import time
 import uuid
 from datetime import timedelta
 
-from botocore.exceptions import ClientError
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -123,11 +122,9 @@ def activity_sync_account(*, account: AwsAccount, portal_arn: str, pacer: Pacer)
             requests += 1
             try:
                 page = aws.lookup_events(account_id=account.account_id, start=start, end=end, next_token=token)
-            except ClientError as failure:
-                if token and failure.response["Error"]["Code"] == "InvalidNextTokenException":
-                    start, end, token = _new_window(cursor, timezone.now())   # e.g. the window aged out
-                    continue
-                raise
+            except aws.TokenExpired:
+                start, end, token = _new_window(cursor, timezone.now())   # e.g. the window aged out
+                continue
             events += _store(account, page["events"], portal_arn)
             token = page["next_token"]
             if not token:
